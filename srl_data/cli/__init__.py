@@ -1,0 +1,17 @@
+"""Command-line interface. The only package that imports typer.
+
+Each command lives in its own module, parses options, builds a config object,
+calls one library function and prints the result.
+"""
+
+from __future__ import annotations
+
+from ._app import app
+from . import split_steps  # noqa: F401  (registers the command)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

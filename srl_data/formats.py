@@ -1,0 +1,57 @@
+"""Output row layouts for trainers. Add a layout: one function in :data:`FORMATS`.
+
+- ``trl``: every record field, with ``prompt`` as a conversational list of
+  ``{role, content}`` messages. TRL passes the extra columns (``expert_action``
+  among them) to reward functions as keyword arguments.
+- ``verl``: verl's RL dataset columns: ``data_source``, ``prompt``, ``ability``,
+  ``reward_model: {style, ground_truth}`` and ``extra_info``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import ConfigError
+from .models import StepRecord
+
+DATA_SOURCE = "srl_data"
+
+
+def to_trl(record: StepRecord) -> dict[str, Any]:
+    return record.model_dump()
+
+
+def to_verl(record: StepRecord) -> dict[str, Any]:
+    meta = record.metadata
+    return {
+        "data_source": DATA_SOURCE,
+        "prompt": [m.model_dump() for m in record.prompt],
+        "ability": "agent" if meta.segmenter == "agent" else "math",
+        "reward_model": {"style": "rule", "ground_truth": record.expert_action},
+        "extra_info": {
+            "id": record.id,
+            "trajectory_id": record.trajectory_id,
+            "step_index": record.step_index,
+            "num_steps": record.num_steps,
+            "step_title": record.step_title,
+            "answer": record.answer,
+            "prompt_tokens": record.prompt_tokens,
+            "target_tokens": record.target_tokens,
+            "segmenter": meta.segmenter,
+            "template_id": meta.template_id,
+            "template_hash": meta.template_hash,
+            "schema_version": meta.schema_version,
+            "targets": meta.targets,
+        },
+    }
+
+
+FORMATS: dict[str, Callable[[StepRecord], dict[str, Any]]] = {"trl": to_trl, "verl": to_verl}
+
+
+def get_format(name: str) -> Callable[[StepRecord], dict[str, Any]]:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ConfigError(f"unknown --format '{name}'", hint=f"choose one of: {', '.join(FORMATS)}") from None

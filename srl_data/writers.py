@@ -1,0 +1,194 @@
+"""Atomic, streaming writers for JSONL (``.jsonl``, ``.jsonl.gz``) and Parquet.
+
+Rows go to a temporary file beside the output and are renamed into place only
+when the ``with`` block ends without an error: an interrupted or failed run
+never leaves a half-written output. A new format is one class registered in
+:data:`WRITERS`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from .errors import OutputError
+
+
+class Writer:
+    """Base class: subclasses implement ``_open``, ``_write`` and ``_close``."""
+
+    def __init__(self, path: str | os.PathLike[str], *, metadata: dict[str, str] | None = None) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self.metadata = metadata or {}
+        self._tmp: Path | None = None
+
+    # -- context manager -------------------------------------------------
+    def __enter__(self) -> "Writer":
+        parent = self.path.parent
+        if self.path.is_dir():
+            raise OutputError("is a folder", path=str(self.path), hint="give a file name such as out.jsonl")
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot be written ({exc.strerror})",
+                path=str(self.path),
+                hint="choose a writable location with -o",
+            ) from None
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._open(self._tmp)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._tmp is not None
+        try:
+            self._close()
+        finally:
+            if exc_type is None:
+                os.replace(self._tmp, self.path)
+            else:
+                self._tmp.unlink(missing_ok=True)
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._write(row)
+        self.count += 1
+
+    def write_all(self, rows: Iterable[dict[str, Any]]) -> int:
+        for row in rows:
+            self.write(row)
+        return self.count
+
+    # -- subclass hooks --------------------------------------------------
+    def _open(self, tmp: Path) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _write(self, row: dict[str, Any]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _close(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class JsonlWriter(Writer):
+    """One JSON object a line; gzip-compressed when the name ends in ``.gz``."""
+
+    _handle: IO[str]
+
+    def _open(self, tmp: Path) -> None:
+        if self.path.name.endswith(".gz"):
+            self._handle = gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6)
+        else:
+            self._handle = open(tmp, "w", encoding="utf-8", buffering=1 << 20)
+
+    def _write(self, row: dict[str, Any]) -> None:
+        self._handle.write(json.dumps(row, ensure_ascii=False))
+        self._handle.write("\n")
+
+    def _close(self) -> None:
+        self._handle.close()
+
+
+class ParquetWriter(Writer):
+    """Parquet in row groups of ``batch_size`` rows; the schema comes from the
+    first batch (columns that are empty there are typed as text)."""
+
+    batch_size = 2048
+
+    def _open(self, tmp: Path) -> None:
+        self._tmp_path = tmp
+        self._buffer: list[dict[str, Any]] = []
+        self._writer: Any = None
+        self._schema: Any = None
+
+    def _write(self, row: dict[str, Any]) -> None:
+        self._buffer.append(row)
+        if len(self._buffer) >= self.batch_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            table = pa.Table.from_pylist(self._buffer)
+            self._schema = _fill_null_types(table.schema).with_metadata(
+                {k.encode(): v.encode() for k, v in self.metadata.items()} or None
+            )
+            table = table.cast(self._schema)
+            self._writer = pq.ParquetWriter(self._tmp_path, self._schema, compression="zstd")
+        else:
+            unknown = set(self._buffer[0]) - set(self._schema.names)
+            if unknown:
+                raise OutputError(
+                    f"row has columns the first rows lacked: {', '.join(sorted(unknown))}",
+                    path=str(self.path),
+                    hint="write JSONL for rows of varying shape",
+                )
+            table = pa.Table.from_pylist(self._buffer, schema=self._schema)
+        self._writer.write_table(table)
+        self._buffer = []
+
+    def _close(self) -> None:
+        try:
+            self._flush()
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+            elif self.count == 0:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                pq.write_table(pa.table({}), self._tmp_path)
+
+
+def _fill_null_types(schema: Any) -> Any:
+    """Replace columns typed ``null`` (all values empty in the first batch) by text."""
+    import pyarrow as pa
+
+    def fix(kind: Any) -> Any:
+        if pa.types.is_null(kind):
+            return pa.string()
+        if pa.types.is_list(kind):
+            return pa.list_(fix(kind.value_type))
+        if pa.types.is_struct(kind):
+            return pa.struct([pa.field(f.name, fix(f.type)) for f in kind])
+        return kind
+
+    return pa.schema([pa.field(f.name, fix(f.type)) for f in schema])
+
+
+# Writers by file-name ending (longest ending wins). Add a format here.
+WRITERS: dict[str, type[Writer]] = {
+    ".jsonl": JsonlWriter,
+    ".jsonl.gz": JsonlWriter,
+    ".parquet": ParquetWriter,
+}
+
+
+def writer_for(path: str | os.PathLike[str], **kwargs: Any) -> Writer:
+    """The writer for ``path``, chosen by its extension."""
+    name = Path(path).name.lower()
+    for ending in sorted(WRITERS, key=len, reverse=True):
+        if name.endswith(ending):
+            return WRITERS[ending](path, **kwargs)
+    raise OutputError(
+        "unknown output type",
+        path=str(path),
+        hint=f"end the output name in one of {', '.join(sorted(WRITERS))}",
+    )
