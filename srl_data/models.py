@@ -115,3 +115,49 @@ class Reject(_Model):
     detail: str | None = None
     location: str | None = None
     stage: str = "segment"
+
+
+class HindsightMetadata(_Model):
+    """Provenance of one hindsight pair: how it was chosen and rendered."""
+
+    strategy: str
+    goal_kind: str
+    seed: int
+    k: int | None = None
+    max_horizon: int | None = None
+    leak_guard: bool = True
+    segmenter: str
+    trajectory_kind: str = "text"
+    template_id: str
+    template_hash: str
+    schema_version: str = SCHEMA_VERSION
+    source: str | None = None
+
+
+class HindsightRecord(_Model):
+    """One goal-directed pair (trajectory, start i, goal j > i).
+
+    States run s0 (the task alone) .. sN; step k's action leads from s(k-1) to
+    s(k). The start state s_i is the problem plus the actions of steps 1..i
+    (``start_state``) and, for agents, their observations
+    (``start_observations``, context only). The target is a_(i+1), the action
+    actually taken from s_i, whatever the goal.
+    """
+
+    id: str
+    trajectory_id: str
+    start_index: int = Field(ge=0)
+    goal_index: int = Field(ge=1)
+    horizon: int = Field(ge=1)
+    num_steps: int = Field(ge=1)
+    problem: str
+    start_state: list[str]
+    start_observations: list[str] | None = None
+    goal: str
+    goal_kind: str
+    expert_action: str
+    answer: str | None = None
+    prompt: list[Message]
+    prompt_tokens: int = Field(ge=0)
+    target_tokens: int = Field(ge=0)
+    metadata: HindsightMetadata
