@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = "1"
 
@@ -161,3 +161,14 @@ class HindsightRecord(_Model):
     prompt_tokens: int = Field(ge=0)
     target_tokens: int = Field(ge=0)
     metadata: HindsightMetadata
+
+    @model_validator(mode="after")
+    def _indices_agree(self) -> "HindsightRecord":
+        if not self.start_index < self.goal_index <= self.num_steps:
+            raise ValueError(f"need 0 <= start_index < goal_index <= num_steps, got "
+                             f"{self.start_index}, {self.goal_index}, {self.num_steps}")
+        if self.horizon != self.goal_index - self.start_index:
+            raise ValueError("horizon must be goal_index - start_index")
+        if len(self.start_state) != self.start_index:
+            raise ValueError("start_state must hold the start_index actions before the start state")
+        return self
