@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, MissingDependencyError
+from .manifest import SUFFIX as MANIFEST_SUFFIX
 from .models import Solution
 from .presets import FieldMap
 from .text import join_thinking, split_thinking
@@ -235,7 +236,11 @@ def _rows(source: str | os.PathLike[str], split: str | None) -> Iterator[Row]:
         if (path / "dataset_dict.json").exists() or (path / "state.json").exists():
             yield from read_saved_dataset(path, split)
             return
-        files = sorted(p for p in path.iterdir() if p.is_file() and reader_for(p) is not None)
+        # Run manifests (<output>.manifest.json) describe outputs; they are not rows.
+        files = sorted(
+            p for p in path.iterdir()
+            if p.is_file() and reader_for(p) is not None and not p.name.endswith(MANIFEST_SUFFIX)
+        )
         if not files:
             raise InputError(
                 "folder holds no readable files",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .formats import get_format
+from .manifest import build_manifest, parquet_metadata, write_manifests
 from .models import Reject
 from .readers import Row
 from .records import StepRecordBuilder, StepRecordOptions
@@ -68,8 +69,21 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
         if on_row is not None:
             on_row(row)
 
+    def manifest(**extra: object) -> dict:
+        return build_manifest(
+            "split-steps",
+            config=config,
+            inputs=[config.input],
+            outputs={"records": config.output, "trajectories": config.trajectories_out, "rejects": config.rejects},
+            templates=[{"id": i, "hash": h} for i, h in templates],
+            segmenter={"requested": segmentation.name, "used": dict(summary.rules)},
+            **extra,  # type: ignore[arg-type]
+        )
+
+    templates: set[tuple[str, str]] = set()
+    meta = parquet_metadata(manifest()) if config.output.endswith(".parquet") else None
     with ExitStack() as stack:
-        out: Writer = stack.enter_context(writer_for(config.output))
+        out: Writer = stack.enter_context(writer_for(config.output, metadata=meta))
         traj_out = stack.enter_context(writer_for(config.trajectories_out)) if config.trajectories_out else None
         rejects_out = stack.enter_context(writer_for(config.rejects)) if config.rejects else None
 
@@ -88,6 +102,7 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
             for record in builder.build(trajectory):
                 summary.prompt_tokens[record.prompt_tokens] += 1
                 summary.target_tokens[record.target_tokens] += 1
+                templates.add((record.metadata.template_id, record.metadata.template_hash))
                 out.write(to_row(record))
         summary.records_written = out.count
     if builder.too_long:
@@ -96,4 +111,5 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
         summary.extra_outputs["trajectories"] = config.trajectories_out
     if config.rejects:
         summary.extra_outputs["rejects"] = config.rejects
+    write_manifests([config.output, config.trajectories_out, config.rejects], manifest(counts=summary.to_dict()))
     return summary
