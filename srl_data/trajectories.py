@@ -146,3 +146,28 @@ def trajectory_from_row(row: Row) -> Trajectory:
             field=field,
             hint="pass a file written by --trajectories-out, or raw solutions with --preset/field options",
         ) from None
+
+
+def iter_trajectories(
+    source: str,
+    read: ReadOptions,
+    segmentation: Segmentation,
+    on_reject: Callable[[Reject], None],
+    on_row: Callable[[Row], None] | None = None,
+) -> Iterator[Trajectory]:
+    """Trajectories from ``source``, row by row: rows written by
+    ``--trajectories-out`` are read back as they are, any other row is read as
+    a solution (``read``'s fields) and segmented; solutions that give too few
+    steps go to ``on_reject``."""
+    fields, required = read.field_map()
+    for row in read_rows(source, split=read.split):
+        if on_row is not None:
+            on_row(row)
+        if is_trajectory_row(row):
+            yield trajectory_from_row(row)
+            continue
+        out = segmentation.segment(to_solution(row, fields, required=required))
+        if isinstance(out, Reject):
+            on_reject(out)
+        else:
+            yield out
