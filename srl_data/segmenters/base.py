@@ -12,6 +12,7 @@ thinking field off the solution text first.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -101,5 +102,11 @@ def scan_lines(text: str) -> Iterator[Line]:
 
 
 def clean_block(lines: list[str]) -> str:
-    """Join lines, dropping blank lines at both ends."""
-    return "\n".join(lines).strip()
+    """Join lines, dropping blank lines at both ends and the indentation all
+    lines share (a nested list keeps its relative indentation)."""
+    start, end = 0, len(lines)
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return textwrap.dedent("\n".join(line.rstrip() for line in lines[start:end]))

@@ -3,7 +3,8 @@
 
 Steps are numbered consecutively from 1; a header inside display math or fenced
 code never starts a step. Text on the header line after the number is the
-title. Text before step 1 is the preamble.
+title, unless nothing follows the header (then that text is the step's body).
+Text before step 1 is the preamble; text after the last step belongs to it.
 """
 
 from __future__ import annotations
@@ -40,5 +41,9 @@ class HeadersSegmenter(Segmenter):
         for raw in steps:
             body = clean_block(raw["lines"][1:])
             action = clean_block(raw["lines"])
-            out.append(Step(action=action, title=raw["title"], body=body or action))
+            title = raw["title"]
+            if not body and title:
+                # "Step 2: x = 3." alone on its line: the text is the step, not a title.
+                title, body = None, title
+            out.append(Step(action=action, title=title, body=body or action))
         return Segmented(steps=out, rule=self.name, preamble=clean_block(preamble) or None)

@@ -3,7 +3,8 @@
 Never splits inside ``$$…$$``, ``\\[…\\]``, fenced code, or a list (list items
 separated by blank lines stay together, and a paragraph that introduces a list
 with a colon keeps it). Fragments shorter than ``min_chars`` (default 30)
-join the next paragraph, or the previous one at the end.
+join the next paragraph (the previous one at the end, and for a short display
+of math or code, the text that leads into it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from ..models import Solution, Step
 from .base import Segmented, Segmenter, register, scan_lines
 
+_DISPLAY_OPENERS = ("$$", "\\[", "```", "~~~")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 
 
@@ -38,6 +40,10 @@ class ParagraphsSegmenter(Segmenter):
         merged: list[str] = []
         carry = ""
         for text in paragraphs:
+            if merged and not carry and len(text) < min_chars and text.startswith(_DISPLAY_OPENERS):
+                # A short display (math or code) belongs to the text that leads into it.
+                merged[-1] = f"{merged[-1]}\n\n{text}"
+                continue
             text = f"{carry}\n\n{text}" if carry else text
             carry = ""
             if len(text) < min_chars:
