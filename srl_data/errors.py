@@ -47,7 +47,8 @@ class SrlDataError(Exception):
         parts.append(self.message.rstrip("."))
         text = " ".join(parts) + "."
         if self.hint:
-            text += f" {self.hint.rstrip('.')}."
+            hint = self.hint.rstrip(".")
+            text += f" {hint[:1].upper()}{hint[1:]}."
         return text
 
 

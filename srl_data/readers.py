@@ -227,7 +227,7 @@ def read_rows(source: str | os.PathLike[str], *, split: str | None = None) -> It
         count += 1
         yield row
     if count == 0:
-        raise InputError("is empty: it holds no rows", path=str(source), hint="check the input path")
+        raise InputError("is empty: it holds no rows", path=str(source), hint="give an input with at least one row")
 
 
 def _rows(source: str | os.PathLike[str], split: str | None) -> Iterator[Row]:
@@ -259,7 +259,7 @@ def _rows(source: str | os.PathLike[str], split: str | None) -> Iterator[Row]:
                 hint=f"use a file ending in {_known_endings()}",
             )
         if path.stat().st_size == 0:
-            raise InputError("is empty: it holds no rows", path=str(path), hint="check the input path")
+            raise InputError("is empty: it holds no rows", path=str(path), hint="give an input with at least one row")
         yield from reader(path)
         return
     if _HUB_ID.match(str(source)) and not str(source).startswith((".", "/")):

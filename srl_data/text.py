@@ -24,10 +24,10 @@ def split_thinking(text: str) -> tuple[str, str | None]:
         return "\n"
 
     rest = _THINK_BLOCK.sub(_take, text)
-    close = _THINK_CLOSE.search(rest)
-    if close is not None:  # closing tag without an opening one
-        thoughts.insert(0, rest[: close.start()].strip())
-        rest = rest[close.end():]
+    closes = list(_THINK_CLOSE.finditer(rest))
+    if closes:  # closing tag(s) without an opening one: all before the last is thinking
+        thoughts.insert(0, _THINK_CLOSE.sub("\n", rest[: closes[-1].start()]).strip())
+        rest = rest[closes[-1].end():]
     opening = _THINK_OPEN.search(rest)
     if opening is not None:  # opening tag never closed
         thoughts.append(rest[opening.end():].strip())
