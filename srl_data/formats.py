@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import ConfigError
-from .models import StepRecord
+from .models import HindsightRecord, StepRecord
 
 DATA_SOURCE = "srl_data"
 
@@ -55,3 +55,53 @@ def get_format(name: str) -> Callable[[StepRecord], dict[str, Any]]:
         return FORMATS[name]
     except KeyError:
         raise ConfigError(f"unknown --format '{name}'", hint=f"choose one of: {', '.join(FORMATS)}") from None
+
+
+# ---------------------------------------------------------------------------
+# Hindsight pairs (srl-data hindsight): same layout names, fields of a pair.
+
+
+def hindsight_to_trl(record: HindsightRecord) -> dict[str, Any]:
+    return record.model_dump()
+
+
+def hindsight_to_verl(record: HindsightRecord) -> dict[str, Any]:
+    meta = record.metadata
+    return {
+        "data_source": DATA_SOURCE,
+        "prompt": [m.model_dump() for m in record.prompt],
+        "ability": "agent" if meta.trajectory_kind == "agent" else "math",
+        "reward_model": {"style": "rule", "ground_truth": record.expert_action},
+        "extra_info": {
+            "id": record.id,
+            "trajectory_id": record.trajectory_id,
+            "start_index": record.start_index,
+            "goal_index": record.goal_index,
+            "horizon": record.horizon,
+            "num_steps": record.num_steps,
+            "goal": record.goal,
+            "goal_kind": record.goal_kind,
+            "answer": record.answer,
+            "prompt_tokens": record.prompt_tokens,
+            "target_tokens": record.target_tokens,
+            "strategy": meta.strategy,
+            "seed": meta.seed,
+            "segmenter": meta.segmenter,
+            "template_id": meta.template_id,
+            "template_hash": meta.template_hash,
+            "schema_version": meta.schema_version,
+        },
+    }
+
+
+HINDSIGHT_FORMATS: dict[str, Callable[[HindsightRecord], dict[str, Any]]] = {
+    "trl": hindsight_to_trl,
+    "verl": hindsight_to_verl,
+}
+
+
+def get_hindsight_format(name: str) -> Callable[[HindsightRecord], dict[str, Any]]:
+    try:
+        return HINDSIGHT_FORMATS[name]
+    except KeyError:
+        raise ConfigError(f"unknown --format '{name}'", hint=f"choose one of: {', '.join(HINDSIGHT_FORMATS)}") from None
