@@ -65,7 +65,14 @@ class OutputError(SrlDataError):
 
 
 class SegmentationError(SrlDataError):
-    """A solution cannot be split into steps (usually counted as a reject)."""
+    """A solution cannot be split into steps (usually counted as a reject).
+
+    ``reason`` is the short name the reject is counted under.
+    """
+
+    def __init__(self, message: str, *, reason: str = "unsegmentable", **where: object) -> None:
+        super().__init__(message, **where)  # type: ignore[arg-type]
+        self.reason = reason
 
 
 class TeacherError(SrlDataError):

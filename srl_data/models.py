@@ -37,7 +37,11 @@ class Solution(_Model):
     id: str
     problem: str
     solution: str | None = None
-    messages: list[dict[str, Any]] | None = None
+    # Agent conversation as read (items checked by the agent segmenter, which
+    # rejects what it cannot read instead of failing the run).
+    messages: list[Any] | None = None
+    # The conversation's own system prompt (agent tool descriptions), if any.
+    system: str | None = None
     answer: str | None = None
     thinking: str | None = None
     source: str | None = None
@@ -100,6 +104,8 @@ class StepRecord(_Model):
     previous_steps: list[str]
     expert_action: str
     step_title: str | None = None
+    # The reasoning that came with the expert's step (agents): for reference, never the target.
+    thought: str | None = None
     answer: str | None = None
     prompt: list[Message]
     prompt_tokens: int = Field(ge=0)
