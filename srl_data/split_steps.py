@@ -7,7 +7,6 @@ atomically: a failed run leaves none of them behind.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from .records import StepRecordBuilder, StepRecordOptions
 from .summary import RunSummary
 from .tokens import TokenCounter
 from .trajectories import ReadOptions, Segmentation, SegmentOptions, iter_solutions
-from .writers import Writer, writer_for
+from .writers import open_writers, writer_for
 
 
 @dataclass(frozen=True)
@@ -82,10 +81,12 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
 
     templates: set[tuple[str, str]] = set()
     meta = parquet_metadata(manifest()) if config.output.endswith(".parquet") else None
-    with ExitStack() as stack:
-        out: Writer = stack.enter_context(writer_for(config.output, metadata=meta))
-        traj_out = stack.enter_context(writer_for(config.trajectories_out)) if config.trajectories_out else None
-        rejects_out = stack.enter_context(writer_for(config.rejects)) if config.rejects else None
+    with open_writers(
+        writer_for(config.output, metadata=meta),
+        writer_for(config.trajectories_out) if config.trajectories_out else None,
+        writer_for(config.rejects) if config.rejects else None,
+    ) as (out, traj_out, rejects_out):
+        assert out is not None
 
         def reject(item: Reject) -> None:
             summary.skipped[item.reason] += 1

@@ -1,8 +1,9 @@
 """Atomic, streaming writers for JSONL (``.jsonl``, ``.jsonl.gz``) and Parquet.
 
 Rows go to a temporary file beside the output and are renamed into place only
-when the ``with`` block ends without an error: an interrupted or failed run
-never leaves a half-written output. A new format is one class registered in
+when the ``with`` block ends without an error and the file was finished: an
+interrupted or failed run never leaves a half-written output.
+:func:`open_writers` does the same for several outputs at once (all or none). A new format is one class registered in
 :data:`WRITERS`.
 """
 
@@ -12,12 +13,19 @@ import gzip
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from .errors import OutputError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 class Writer:
@@ -28,9 +36,11 @@ class Writer:
         self.count = 0
         self.metadata = metadata or {}
         self._tmp: Path | None = None
+        self._closed = False
 
-    # -- context manager -------------------------------------------------
-    def __enter__(self) -> "Writer":
+    # -- life cycle: open -> write ... -> finish -> publish (or discard) ----
+    def open(self) -> "Writer":
+        """Create the temporary file beside the output."""
         parent = self.path.parent
         if self.path.is_dir():
             raise OutputError("is a folder", path=str(self.path), hint="give a file name such as out.jsonl")
@@ -44,9 +54,48 @@ class Writer:
                 hint="choose a writable location with -o",
             ) from None
         os.close(fd)
+        # mkstemp makes the file private (0600); the output gets the usual mode.
+        os.chmod(tmp, 0o666 & ~_umask())
         self._tmp = Path(tmp)
-        self._open(self._tmp)
+        try:
+            self._open(self._tmp)
+        except BaseException:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+            raise
         return self
+
+    def finish(self) -> None:
+        """Flush and close the temporary file; on failure remove it and raise."""
+        assert self._tmp is not None
+        try:
+            self._close()
+        except BaseException:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+            raise
+        self._closed = True
+
+    def publish(self) -> None:
+        """Rename the finished temporary file onto the output path."""
+        assert self._tmp is not None and self._closed
+        os.replace(self._tmp, self.path)
+        self._tmp = None
+
+    def discard(self) -> None:
+        """Close (ignoring errors) and remove the temporary file: no output is left."""
+        if self._tmp is None:
+            return
+        if not self._closed:
+            try:
+                self._close()
+            except Exception:
+                pass
+        self._tmp.unlink(missing_ok=True)
+        self._tmp = None
+
+    def __enter__(self) -> "Writer":
+        return self.open()
 
     def __exit__(
         self,
@@ -54,14 +103,11 @@ class Writer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._tmp is not None
-        try:
-            self._close()
-        finally:
-            if exc_type is None:
-                os.replace(self._tmp, self.path)
-            else:
-                self._tmp.unlink(missing_ok=True)
+        if exc_type is not None:
+            self.discard()
+            return
+        self.finish()
+        self.publish()
 
     def write(self, row: dict[str, Any]) -> None:
         self._write(row)
@@ -179,6 +225,27 @@ WRITERS: dict[str, type[Writer]] = {
     ".jsonl.gz": JsonlWriter,
     ".parquet": ParquetWriter,
 }
+
+
+@contextmanager
+def open_writers(*writers: Writer | None) -> Iterator[tuple[Writer | None, ...]]:
+    """Open several writers as one atomic unit: every output appears only when
+    the block ends without an error and every file was finished; otherwise none
+    does. ``None`` entries (an output not asked for) pass through."""
+    opened: list[Writer] = []
+    try:
+        for writer in writers:
+            if writer is not None:
+                opened.append(writer.open())
+        yield writers
+        for writer in opened:
+            writer.finish()
+    except BaseException:
+        for writer in opened:
+            writer.discard()
+        raise
+    for writer in opened:
+        writer.publish()
 
 
 def writer_for(path: str | os.PathLike[str], **kwargs: Any) -> Writer:
