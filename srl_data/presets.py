@@ -21,7 +21,9 @@ class FieldMap:
     answer: str | None = "answer"
     id: str | None = "id"
     thinking: str | None = None
-    # Messages of an agent conversation (OpenAI chat format), when present.
+    # Messages of an agent conversation (OpenAI chat format or SWE-agent history).
+    # With messages, a row without the problem field takes its task (and system
+    # prompt) from the messages before the first assistant turn.
     messages: str | None = None
     # The answer field holds a GSM8K-style solution whose last line is "#### N".
     answer_from_solution: bool = False
@@ -68,6 +70,26 @@ PRESETS: dict[str, Preset] = {
         ),
         segmenter="lines",
         segmenter_options={"gsm8k": True},
+    ),
+    "messages": Preset(
+        name="messages",
+        description="OpenAI chat messages: system, user (the task), assistant turns with tool_calls, "
+        "tool replies; one step per assistant turn",
+        fields=FieldMap(solution=None, messages="messages"),
+        segmenter="agent",
+    ),
+    "swe-agent": Preset(
+        name="swe-agent",
+        description="SWE-agent .traj files (a file, a folder of them, or JSONL of such documents): "
+        "history holds the chat; one step per assistant action",
+        fields=FieldMap(solution=None, answer=None, id=None, messages="history"),
+        segmenter="agent",
+    ),
+    "react": Preset(
+        name="react",
+        description="ReAct text: problem, solution holding Thought:/Action:/Observation: blocks",
+        fields=FieldMap(thinking="thinking"),
+        segmenter="agent",
     ),
     "default": Preset(
         name="default",

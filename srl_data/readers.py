@@ -29,6 +29,7 @@ from .errors import InputError, MissingDependencyError
 from .manifest import SUFFIX as MANIFEST_SUFFIX
 from .models import Solution
 from .presets import FieldMap
+from .conversations import system_and_task
 from .text import join_thinking, split_thinking
 
 
@@ -113,6 +114,25 @@ def read_json(path: Path) -> Iterator[Row]:
         if not isinstance(item, dict):
             raise _not_an_object(path, f"item {index}", item, "every array item must be an object")
         yield Row(item, str(path), f"item {index}")
+
+
+def read_traj(path: Path) -> Iterator[Row]:
+    """A SWE-agent ``.traj`` file: one JSON document (``history``, ``trajectory``, ``info``)."""
+    with _open_text(path) as handle:
+        try:
+            value = json.load(handle)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"not valid JSON ({exc.msg})",
+                path=str(path),
+                line=exc.lineno,
+                hint="A .traj file holds one SWE-agent trajectory as a JSON object",
+            ) from None
+        except UnicodeDecodeError:
+            raise InputError("is not UTF-8 text", path=str(path)) from None
+    if not isinstance(value, dict):
+        raise _not_an_object(path, 1, value, "A .traj file holds one SWE-agent trajectory as a JSON object")
+    yield Row(value, str(path), None)
 
 
 def read_csv(path: Path) -> Iterator[Row]:
@@ -205,6 +225,8 @@ READERS: dict[str, Reader] = {
     ".csv": read_csv,
     ".csv.gz": read_csv,
     ".parquet": read_parquet,
+    ".traj": read_traj,
+    ".traj.gz": read_traj,
 }
 
 
@@ -307,6 +329,21 @@ def gsm8k_final_answer(text: str) -> str | None:
     return matches[-1].strip() if matches else None
 
 
+def _messages_field(row: Row, name: str) -> list[Any]:
+    value = row.data.get(name)
+    if isinstance(value, list):
+        return value
+    hint = "Point --messages-field at a list of chat messages"
+    if value is None and name == "history" and isinstance(row.data.get("trajectory"), list):
+        hint = ("This looks like an older SWE-agent .traj that keeps only 'trajectory' steps: "
+                "without 'history' it holds no task, so it cannot be used")
+    raise row.error(
+        "missing" if value is None else f"expected a list of messages, got {type(value).__name__}",
+        field=name,
+        hint=hint,
+    )
+
+
 def to_solution(row: Row, fields: FieldMap, *, required: Iterable[str] = ()) -> Solution:
     """Map one row onto a :class:`Solution`.
 
@@ -314,20 +351,25 @@ def to_solution(row: Row, fields: FieldMap, *, required: Iterable[str] = ()) -> 
     ``thinking``) the user asked for explicitly: a row without them is an error.
     """
     required = set(required)
-    problem = _text_field(row, fields.problem, required=True, flag="--problem-field")
-    assert problem is not None
     messages = None
+    system = None
     solution_text = None
     if fields.messages is not None:
-        value = row.data.get(fields.messages)
-        if not isinstance(value, list):
+        messages = _messages_field(row, fields.messages)
+        system, task = system_and_task(messages)
+    if messages is not None and row.data.get(fields.problem) is None and "problem" not in required:
+        # The task is the conversation's own first user message(s).
+        if task is None:
             raise row.error(
-                "missing" if value is None else f"expected a list of messages, got {type(value).__name__}",
+                "no task: the messages hold no user message before the first assistant turn",
                 field=fields.messages,
-                hint="point --messages-field at a list of chat messages",
+                hint="Name the field holding the task with --problem-field",
             )
-        messages = value
-    elif fields.solution is not None:
+        problem: str | None = task
+    else:
+        problem = _text_field(row, fields.problem, required=True, flag="--problem-field")
+    assert problem is not None
+    if messages is None and fields.solution is not None:
         solution_text = _text_field(row, fields.solution, required=True, flag="--solution-field")
     answer = None
     if fields.answer is not None:
@@ -352,6 +394,7 @@ def to_solution(row: Row, fields: FieldMap, *, required: Iterable[str] = ()) -> 
         problem=problem,
         solution=solution_text,
         messages=messages,
+        system=system,
         answer=answer,
         thinking=thinking,
         source=row.path,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from .errors import ConfigError
+from .actions import get_action_format
+from .errors import ConfigError, SegmentationError
 from .models import Reject, Solution, Trajectory
 from .presets import FieldMap, get_preset
 from .readers import Row, read_rows, to_solution
@@ -31,6 +32,7 @@ class ReadOptions:
     answer_field: str | None = None
     id_field: str | None = None
     thinking_field: str | None = None
+    messages_field: str | None = None
     split: str | None = None
 
     def field_map(self) -> tuple[FieldMap, set[str]]:
@@ -42,12 +44,11 @@ class ReadOptions:
             answer=self.answer_field,
             id=self.id_field,
             thinking=self.thinking_field,
+            messages=self.messages_field,
         )
-        required = {
-            name
-            for name, value in (("answer", self.answer_field), ("id", self.id_field), ("thinking", self.thinking_field))
-            if value is not None
-        }
+        asked = (("answer", self.answer_field), ("id", self.id_field), ("thinking", self.thinking_field),
+                 ("problem", self.problem_field))
+        required = {name for name, value in asked if value is not None}
         return fields, required
 
 
@@ -58,10 +59,24 @@ class SegmentOptions:
     segmenter: str | None = None
     min_steps: int = 2
     gsm8k: bool | None = None  # None: on with the gsm8k preset
+    # Agent trajectories (segmenter 'agent'): how tool calls become actions.
+    action_format: str | None = None  # None: function-xml
+    split_parallel_calls: bool = False
 
     def __post_init__(self) -> None:
         if self.min_steps < 1:
             raise ConfigError("--min-steps must be at least 1")
+        if self.action_format is not None:
+            get_action_format(self.action_format)  # validates the name
+
+    def agent_options(self) -> dict[str, object]:
+        """The agent options the user set (empty when none)."""
+        chosen: dict[str, object] = {}
+        if self.action_format is not None:
+            chosen["action_format"] = self.action_format
+        if self.split_parallel_calls:
+            chosen["split_parallel_calls"] = True
+        return chosen
 
 
 def iter_solutions(source: str, options: ReadOptions, on_row: Callable[[Row], None] | None = None) -> Iterator[Solution]:
@@ -82,9 +97,16 @@ class Segmentation:
         if options.gsm8k is not None:
             seg_options["gsm8k"] = options.gsm8k
         seg_options["min_steps"] = options.min_steps
+        seg_options.update(options.agent_options())
         self.name = name
         self.min_steps = options.min_steps
         self.segmenter = get_segmenter(name, **seg_options)
+        if self.segmenter.kind != "agent" and options.agent_options():
+            flags = " and ".join("--" + k.replace("_", "-") for k in options.agent_options())
+            raise ConfigError(
+                f"{flags} apply only to agent trajectories, not to segmenter '{name}'",
+                hint="Use --segmenter agent (or --preset messages, swe-agent or react), or drop the option",
+            )
 
     def segment(self, solution: Solution) -> Trajectory | Reject:
         if not (solution.solution or "").strip() and not solution.messages:
@@ -94,7 +116,15 @@ class Segmentation:
                 detail="the solution is empty once thinking is removed",
                 location=solution.location,
             )
-        result = self.segmenter.segment(solution)
+        if solution.messages is not None and self.segmenter.kind != "agent":
+            raise ConfigError(
+                f"the input holds agent messages, which segmenter '{self.name}' cannot split",
+                hint="Use --segmenter agent",
+            )
+        try:
+            result = self.segmenter.segment(solution)
+        except SegmentationError as err:
+            return Reject(id=solution.id, reason=err.reason, detail=err.message, location=solution.location)
         if len(result.steps) < self.min_steps:
             tried = result.notes.get("tried")
             detail = (
@@ -115,6 +145,7 @@ class Segmentation:
             answer=solution.answer or result.answer,
             thinking=solution.thinking,
             preamble=result.preamble,
+            system=solution.system,
             segmenter=result.rule,
             steps=result.steps,
             source=solution.source,

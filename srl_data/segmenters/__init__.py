@@ -5,6 +5,6 @@ Add a segmenter by writing a :class:`Segmenter` subclass decorated with
 """
 
 from .base import SEGMENTERS, Segmented, Segmenter, get_segmenter, register, scan_lines
-from . import numbered, headers, lines, paragraphs, auto  # noqa: F401  (registration)
+from . import numbered, headers, lines, paragraphs, auto, agent  # noqa: F401  (registration)
 
 __all__ = ["SEGMENTERS", "Segmented", "Segmenter", "get_segmenter", "register", "scan_lines"]
