@@ -33,12 +33,27 @@ class StepRecordOptions:
     # Template name or path; None picks the default for the trajectory kind.
     template: str | None = None
     max_prompt_tokens: int | None = None
+    # Agent trajectories: earlier thoughts in the prompt, how many earlier
+    # action/observation pairs it keeps (None: all), and the longest observation.
+    context_thoughts: bool = False
+    history_window: int | None = None
+    max_observation_chars: int | None = None
 
     def __post_init__(self) -> None:
         if self.targets not in TARGETS:
             raise ConfigError(f"unknown --targets '{self.targets}'", hint=f"choose one of: {', '.join(TARGETS)}")
         if self.max_prompt_tokens is not None and self.max_prompt_tokens < 1:
             raise ConfigError("--max-prompt-tokens must be at least 1")
+        if self.history_window is not None and self.history_window < 0:
+            raise ConfigError("--history-window must be 0 or more")
+        if self.max_observation_chars is not None and self.max_observation_chars < 1:
+            raise ConfigError("--max-observation-chars must be at least 1")
+
+    def agent_options(self) -> list[str]:
+        """The agent-only options the user set, as flags."""
+        asked = (("--context-thoughts", self.context_thoughts), ("--history-window", self.history_window is not None),
+                 ("--max-observation-chars", self.max_observation_chars is not None))
+        return [flag for flag, on in asked if on]
 
 
 def target_indices(num_steps: int, targets: str) -> range:
@@ -102,8 +117,85 @@ class TextStepPrompt:
         return RenderedPrompt(messages=messages, tokens=tokens, expert_action=action)
 
 
+class AgentStepPrompt:
+    """Agent trajectories: a chat of the system prompt (the trajectory's own,
+    then the template's instructions), the task, then each earlier step as an
+    assistant message (its action; its thought too with ``context_thoughts``)
+    and a tool message (its observation, cut at ``max_observation_chars``).
+    ``history_window`` keeps only the last K earlier steps. The target is the
+    step's action alone."""
+
+    default_template = "srl_agent_step"
+
+    def __init__(self, options: StepRecordOptions, counter: TokenCounter) -> None:
+        if options.title_hint:
+            raise ConfigError("--title-hint applies to text solutions; agent steps have no titles",
+                              hint="Drop --title-hint for agent trajectories")
+        self.template = load_template(options.template or self.default_template)
+        self.options = options
+        self.counter = counter
+        role = self.template.parts.get("observation_role", "tool")
+        if role not in ("tool", "user"):
+            raise ConfigError(f"observation_role must be 'tool' or 'user', not {role!r}", path=self.template.path)
+        self.observation_role = role
+        self._instructions = self.template.text("instructions") or ""
+        self._for: Trajectory | None = None
+        self._head: list[tuple[Message, int]] = []
+        self._steps: list[tuple[tuple[Message, int], tuple[Message, int] | None]] = []
+
+    def _message(self, role: str, part: str, values: dict[str, str | list[str]]) -> tuple[Message, int]:
+        pieces = self.template.pieces(part, values)
+        return Message(role=role, content="".join(pieces)), self.counter.count_pieces(pieces)  # type: ignore[arg-type]
+
+    def _observation(self, text: str) -> tuple[Message, int]:
+        limit = self.options.max_observation_chars
+        if limit is None or len(text) <= limit:
+            return self._message(self.observation_role, "observation", {"observation": text})
+        marker = self.template.pieces("truncated", {"omitted": f"{len(text) - limit:,}"})
+        return self._message(self.observation_role, "observation", {"observation": [text[:limit], *marker]})
+
+    def _prepare(self, trajectory: Trajectory) -> None:
+        """Render the messages every record of this trajectory shares, once."""
+        self._for = trajectory
+        head: list[tuple[Message, int]] = []
+        if trajectory.system and trajectory.system.strip():
+            system = self._message("system", "system", {"agent_system": trajectory.system.strip(),
+                                                        "instructions": self._instructions})
+        else:
+            system = self._message("system", "system_without_agent", {"instructions": self._instructions})
+        if system[0].content.strip():
+            head.append(system)
+        head.append(self._message("user", "task", {"task": trajectory.problem.strip()}))
+        self._head = head
+        steps = []
+        for step in trajectory.steps:
+            if self.options.context_thoughts and step.thought:
+                action = self._message("assistant", "action_with_thought", {"thought": step.thought, "action": step.action})
+            else:
+                action = self._message("assistant", "action", {"action": step.action})
+            observation = self._observation(step.observation) if step.observation is not None else None
+            steps.append((action, observation))
+        self._steps = steps
+
+    def render(self, trajectory: Trajectory, k: int) -> RenderedPrompt:
+        if self._for is not trajectory:
+            self._prepare(trajectory)
+        window = self.options.history_window
+        first = 0 if window is None else max(0, k - 1 - window)
+        parts = list(self._head)
+        for action, observation in self._steps[first : k - 1]:
+            parts.append(action)
+            if observation is not None:
+                parts.append(observation)
+        return RenderedPrompt(
+            messages=[message for message, _ in parts],
+            tokens=sum(tokens for _, tokens in parts),
+            expert_action=trajectory.steps[k - 1].action,
+        )
+
+
 # Prompt renderers by trajectory kind. Add a kind here.
-RENDERERS: dict[str, type] = {"text": TextStepPrompt}
+RENDERERS: dict[str, type] = {"text": TextStepPrompt, "agent": AgentStepPrompt}
 
 
 class StepRecordBuilder:
@@ -148,6 +240,7 @@ class StepRecordBuilder:
                 previous_steps=[s.action for s in trajectory.steps[: k - 1]],
                 expert_action=rendered.expert_action,
                 step_title=step.title,
+                thought=step.thought,
                 answer=trajectory.answer,
                 prompt=rendered.messages,
                 prompt_tokens=rendered.tokens,

@@ -61,6 +61,12 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
     summary = RunSummary(input=config.input, output=config.output)
     to_row = get_format(config.format)
     segmentation = Segmentation(config.segment, preset=config.read.preset)
+    if segmentation.segmenter.kind != "agent" and config.records.agent_options():
+        raise ConfigError(
+            f"{' and '.join(config.records.agent_options())} apply only to agent trajectories, "
+            f"not to segmenter '{segmentation.name}'",
+            hint="Use --segmenter agent (or --preset messages, swe-agent or react), or drop the option",
+        )
     builder = StepRecordBuilder(config.records, TokenCounter())
 
     def count_row(row: Row) -> None:
