@@ -63,7 +63,8 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
     segmentation = Segmentation(config.segment, preset=config.read.preset)
     if segmentation.segmenter.kind != "agent" and config.records.agent_options():
         raise ConfigError(
-            f"{' and '.join(config.records.agent_options())} apply only to agent trajectories, "
+            f"{' and '.join(config.records.agent_options())} "
+            f"{'applies' if len(config.records.agent_options()) == 1 else 'apply'} only to agent trajectories, "
             f"not to segmenter '{segmentation.name}'",
             hint="Use --segmenter agent (or --preset messages, swe-agent or react), or drop the option",
         )

@@ -104,7 +104,8 @@ class Segmentation:
         if self.segmenter.kind != "agent" and options.agent_options():
             flags = " and ".join("--" + k.replace("_", "-") for k in options.agent_options())
             raise ConfigError(
-                f"{flags} apply only to agent trajectories, not to segmenter '{name}'",
+                f"{flags} {'applies' if len(options.agent_options()) == 1 else 'apply'} only to agent trajectories, "
+                f"not to segmenter '{name}'",
                 hint="Use --segmenter agent (or --preset messages, swe-agent or react), or drop the option",
             )
 

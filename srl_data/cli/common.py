@@ -86,7 +86,7 @@ READING = "Reading input"
 
 Preset = Annotated[
     Optional[str],
-    typer.Option("--preset", help="Field names and defaults of a known dataset: s1k, gsm8k.", rich_help_panel=READING),
+    typer.Option("--preset", help="Field names and defaults of a known dataset: s1k, gsm8k; agents: messages, swe-agent, react.", rich_help_panel=READING),
 ]
 ProblemField = Annotated[
     Optional[str], typer.Option("--problem-field", help="Field holding the problem.", rich_help_panel=READING)
@@ -117,7 +117,7 @@ SEGMENTING = "Segmenting"
 
 SegmenterOpt = Annotated[
     Optional[str],
-    typer.Option("--segmenter", help="numbered, headers, lines, paragraphs or auto (default: auto, or the preset's).",
+    typer.Option("--segmenter", help="numbered, headers, lines, paragraphs, auto, or agent (default: auto, or the preset's).",
                  rich_help_panel=SEGMENTING),
 ]
 MinSteps = Annotated[
@@ -128,4 +128,43 @@ Gsm8kNotes = Annotated[
     typer.Option("--gsm8k/--no-gsm8k",
                  help="Treat '#### N' as the answer and drop <<calculator>> notes (on with --preset gsm8k).",
                  rich_help_panel=SEGMENTING),
+]
+
+# ---------------------------------------------------------------------------
+# Options for agent trajectories (--segmenter agent; presets messages, swe-agent, react).
+
+AGENT = "Agent trajectories"
+
+MessagesField = Annotated[
+    Optional[str],
+    typer.Option("--messages-field", help="Field holding the chat messages of an agent trajectory "
+                 "(messages preset: messages; swe-agent: history).", rich_help_panel=READING),
+]
+ActionFormat = Annotated[
+    Optional[str],
+    typer.Option("--action-format", help="How tool calls become the action: function-xml "
+                 "(<function=NAME><parameter=KEY>VALUE</parameter></function>, default), json, or raw "
+                 "(the agent's own command string, e.g. SWE-agent's action).", rich_help_panel=AGENT),
+]
+SplitParallelCalls = Annotated[
+    bool,
+    typer.Option("--split-parallel-calls", help="One step per tool call instead of one per assistant turn.",
+                 rich_help_panel=AGENT),
+]
+ContextThoughts = Annotated[
+    bool,
+    typer.Option("--context-thoughts", help="Show earlier steps' thoughts in the prompt (never in the target).",
+                 rich_help_panel=AGENT),
+]
+HistoryWindow = Annotated[
+    Optional[int],
+    typer.Option("--history-window", min=0, metavar="K",
+                 help="Keep the task plus only the last K action/observation pairs in the prompt.",
+                 rich_help_panel=AGENT),
+]
+MaxObservationChars = Annotated[
+    Optional[int],
+    typer.Option("--max-observation-chars", min=1, metavar="N",
+                 help="Cut observations in the prompt after N characters, with a visible marker.",
+                 rich_help_panel=AGENT),
 ]

@@ -20,7 +20,9 @@ OUTPUT = "Output"
         "Examples:\n\n"
         "  srl-data split-steps s1k.parquet --preset s1k -o steps.jsonl --trajectories-out traj.jsonl\n\n"
         "  srl-data split-steps train.jsonl --preset gsm8k -o steps.parquet --format verl\n\n"
-        "  srl-data split-steps sols.jsonl --problem-field q --solution-field a --targets skip-last --title-hint -o out.jsonl"
+        "  srl-data split-steps sols.jsonl --problem-field q --solution-field a --targets skip-last --title-hint -o out.jsonl\n\n"
+        "  srl-data split-steps trajs/ --preset swe-agent --history-window 5 --max-observation-chars 2000 -o agent.jsonl\n\n"
+        "  srl-data split-steps chats.jsonl --preset messages --action-format json --split-parallel-calls -o agent.jsonl"
     ),
 )
 def split_steps_command(
@@ -33,10 +35,16 @@ def split_steps_command(
     answer_field: common.AnswerField = None,
     id_field: common.IdField = None,
     thinking_field: common.ThinkingField = None,
+    messages_field: common.MessagesField = None,
     split: common.Split = None,
     segmenter: common.SegmenterOpt = None,
     min_steps: common.MinSteps = 2,
     gsm8k: common.Gsm8kNotes = None,
+    action_format: common.ActionFormat = None,
+    split_parallel_calls: common.SplitParallelCalls = False,
+    context_thoughts: common.ContextThoughts = False,
+    history_window: common.HistoryWindow = None,
+    max_observation_chars: common.MaxObservationChars = None,
     targets: Annotated[
         str,
         typer.Option("--targets", help="Which steps become records: all (N per solution), skip-first (N-1), "
@@ -71,6 +79,10 @@ def split_steps_command(
     Each record holds the problem and the expert's earlier steps as a chat prompt,
     and the expert's next step as the target (expert_action). Thinking (<think>
     blocks, --thinking-field) is kept apart and never lands in a step.
+
+    Agent trajectories (--preset messages, swe-agent or react) give one step per
+    assistant turn: the action is its tool call(s), the thought and the tool
+    output stay out of the target.
     """
     from ..records import StepRecordOptions
     from ..split_steps import SplitStepsConfig, split_steps
@@ -87,11 +99,15 @@ def split_steps_command(
                 answer_field=answer_field,
                 id_field=id_field,
                 thinking_field=thinking_field,
+                messages_field=messages_field,
                 split=split,
             ),
-            segment=SegmentOptions(segmenter=segmenter, min_steps=min_steps, gsm8k=gsm8k),
+            segment=SegmentOptions(segmenter=segmenter, min_steps=min_steps, gsm8k=gsm8k,
+                                   action_format=action_format, split_parallel_calls=split_parallel_calls),
             records=StepRecordOptions(
-                targets=targets, title_hint=title_hint, template=prompt_template, max_prompt_tokens=max_prompt_tokens
+                targets=targets, title_hint=title_hint, template=prompt_template, max_prompt_tokens=max_prompt_tokens,
+                context_thoughts=context_thoughts, history_window=history_window,
+                max_observation_chars=max_observation_chars,
             ),
             format=format,
             trajectories_out=str(trajectories_out) if trajectories_out else None,
