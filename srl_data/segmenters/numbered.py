@@ -9,8 +9,8 @@ Rules, as a careful reader would split:
   indentation) is part of that step. When a line's number could both continue
   such a sub-list and start the next step, it continues the sub-list if it
   directly follows a sub-list item (only indented lines between), or if a later
-  line carries the same number and could start the step; otherwise it starts
-  the step.
+  line, before the next restarted list, carries the same number and could start
+  the step; otherwise it starts the step.
 - A number inside display math or fenced code, or in mid-line, never starts a step.
 - When step 1 carries a bold title, only lines with a bold title start a step.
 - The title is kept apart: a bold title, or (without bold) the first line of a
@@ -98,10 +98,15 @@ class NumberedSegmenter(Segmenter):
         after_sublist = False  # the line before continues a sub-list item
 
         def later_step_line(start: int, number: int) -> bool:
-            return any(
-                it is not None and it.number == number and it.indent == indent and (it.bold or not bold_mode)
-                for it in items[start:]
-            )
+            # Looks ahead up to the next restarted list (a "1." there belongs to another sub-list).
+            for it in items[start:]:
+                if it is None or it.indent != indent:
+                    continue
+                if it.number == 1:
+                    return False
+                if it.number == number and (it.bold or not bold_mode):
+                    return True
+            return False
 
         for index, (line, item) in enumerate(zip(lines, items)):
             at_top = item is not None and (indent is None or item.indent == indent)
