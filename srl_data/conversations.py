@@ -324,7 +324,7 @@ def _react_blocks(text: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
     for raw in text.split("\n"):
         line = raw.rstrip("\r")
         match = None if in_code else _LABEL.match(line)
-        if _FENCE.match(line):
+        if _FENCE.match(match.group("rest") if match is not None else line):
             in_code = not in_code
         if match is not None:
             blocks.append((match.group("label").lower(), [match.group("rest")]))
