@@ -7,8 +7,9 @@ that j (the pair is then dropped and counted as ``no_goal``).
 
 - ``result``: what step j established: the last equation of its last line
   (``48 + 24 = 72``), else that line's last sentence. For a step with an
-  observation (agents) it is the last line of the observation instead, which
-  is what the action brought about.
+  observation (agents) it is the observation's first line instead: what the
+  action brought about, where tools put their summary (``Found 1 matches``,
+  ``[File: a.py (10 lines total)]``); the last lines are often a shell prompt.
 - ``title``: step j's title, where the solution has titles.
 - ``observation``: the observation after step j (agent trajectories).
 - ``answer``: the trajectory's final answer; only for j = N.
@@ -110,17 +111,24 @@ def established(text: str) -> str | None:
     return sentences[-1].strip() if sentences else last
 
 
+def first_line(text: str) -> str | None:
+    """The first line with a letter or digit: where tools put their summary."""
+    for line in text.splitlines():
+        if any(c.isalnum() for c in line):
+            return line.strip()
+    return None
+
+
 @register
 class ResultGoal(GoalKind):
     name = "result"
     label = "what a later step establishes"
-    description = "the last equation or sentence of step j (of its observation, for agents)"
+    description = "the last equation or sentence of step j (first line of its observation, for agents)"
 
     def text(self, view: "StateView", j: int) -> str | None:
         step = view.trajectory.steps[j - 1]
         if step.observation and step.observation.strip():
-            lines = [line.strip() for line in step.observation.splitlines() if line.strip()]
-            return lines[-1] if lines else None
+            return first_line(step.observation)
         return _clean(established(step.body or step.action))
 
 
