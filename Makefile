@@ -22,6 +22,8 @@ demo: install
 		--rejects $(DEMO_OUT)/s1k_rejects.jsonl
 	$(BIN)/srl-data split-steps examples/gsm8k_style.jsonl --preset gsm8k \
 		-o $(DEMO_OUT)/gsm8k_steps.parquet --format verl
+	$(BIN)/srl-data split-steps examples/agent_messages.jsonl --preset messages \
+		-o $(DEMO_OUT)/agent_steps.jsonl --history-window 4
 
 test: install
 	$(BIN)/python -m pytest -q
