@@ -12,6 +12,7 @@ from . import hindsight  # noqa: F401
 from . import push  # noqa: F401
 from . import generate  # noqa: F401
 from . import stats  # noqa: F401
+from . import score  # noqa: F401
 
 
 def main() -> None:
