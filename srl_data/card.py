@@ -241,7 +241,11 @@ def _provenance_lines(info: ConfigInfo) -> list[str]:
         lines.append(f"- segmenter: `{segmenter}`")
     if manifest.get("strategy") is not None:
         strategy = manifest["strategy"]
-        text = ", ".join(f"{k} = {v}" for k, v in strategy.items()) if isinstance(strategy, dict) else strategy
+        if isinstance(strategy, dict):
+            rest = ", ".join(f"{k} = {v}" for k, v in strategy.items() if k != "name" and v is not None)
+            text = f"`{strategy.get('name', '?')}`" + (f" ({rest})" if rest else "")
+        else:
+            text = f"`{strategy}`"
         lines.append(f"- pair strategy: {text}")
     templates = manifest.get("templates") or []
     if templates:

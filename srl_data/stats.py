@@ -123,7 +123,8 @@ class Stats:
         if self.target_tokens:
             data["target_tokens"] = _histogram_summary(self.target_tokens)
         if self.horizons:
-            data["horizons"] = {**_histogram_summary(self.horizons), "histogram": hist(self.horizons)}
+            data["horizons"] = {**_histogram_summary(self.horizons), "min": min(self.horizons),
+                                "histogram": hist(self.horizons)}
         if self.by:
             data["by"] = {name: dict(counter.most_common()) for name, counter in sorted(self.by.items())}
         if self.reasons:

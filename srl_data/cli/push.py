@@ -65,7 +65,7 @@ def push_command(
 
     result = common.run(go)
     if license is None:
-        common.stderr_console().print("note: no --license given; the card says the license is not stated.")
+        typer.echo("note: no --license given; the card says the license is not stated.", err=True)
     table = Table(title="push (dry run)" if result.dry_run else "push", show_header=True, title_justify="left")
     for column in ("config", "kind", "splits", "rows"):
         table.add_column(column)
@@ -75,8 +75,8 @@ def push_command(
     console = common.stdout_console()
     console.print(table)
     if result.kept:
-        console.print(f"kept in the repository: {', '.join(result.kept)}")
+        typer.echo(f"kept in the repository: {', '.join(result.kept)}")
     if result.dry_run:
-        console.print(f"wrote {len(result.uploaded)} files to {result.folder} (nothing uploaded)")
+        typer.echo(f"wrote {len(result.uploaded)} files to {result.folder} (nothing uploaded)")
     else:
-        console.print(f"uploaded {len(result.uploaded)} files to https://huggingface.co/datasets/{result.repo_id}")
+        typer.echo(f"uploaded {len(result.uploaded)} files to https://huggingface.co/datasets/{result.repo_id}")

@@ -51,7 +51,7 @@ def stats_command(
         return
     print_stats(data)
     if plot is not None:
-        common.stderr_console().print(f"plot written to {plot}")
+        typer.echo(f"plot written to {plot}", err=True)
 
 
 def _dist(data: dict) -> str:
