@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, TeacherError
+from .manifest import build_manifest, write_manifests
 from .models import Reject
 from .problems import Problem, iter_problems
 from .prompts import PromptTemplate, load_template
@@ -674,4 +675,34 @@ def generate(
             summary.rows_written = out.count
         summary.cost_all = cost_all
     summary.elapsed = time.monotonic() - started
+    write_manifests([config.output, config.failures_path], _manifest(config, template, summary))
     return summary
+
+
+def _manifest(config: GenerateConfig, template: PromptTemplate, summary: GenerateSummary) -> dict[str, Any]:
+    """The run manifest beside the output and failures (see :mod:`srl_data.manifest`)."""
+    teacher: dict[str, Any] = {"model": config.teacher, "base_url": config.resolved_base_url, "n": config.n}
+    for name in ("temperature", "top_p", "max_tokens", "seed", "extra_body"):
+        value = getattr(config, name)
+        if value is not None:
+            teacher[name] = value
+    counts = {
+        "rows_read": summary.problems,
+        "requests": summary.requests,
+        "from_cache": summary.from_cache,
+        "records_written": summary.rows_written,
+        "outcomes": dict(summary.outcomes),
+        "failures": {k: v for k, v in summary.outcomes.items() if k != OK},
+        "prompt_tokens_all": summary.prompt_tokens_all,
+        "completion_tokens_all": summary.completion_tokens_all,
+        "cost_all": summary.cost_all,
+    }
+    return build_manifest(
+        "generate",
+        config=config,
+        inputs=[config.input],
+        outputs={"solutions": config.output, "failures": config.failures_path},
+        templates=[{"id": template.id, "hash": template.hash}],
+        teacher=teacher,
+        counts=counts,
+    )

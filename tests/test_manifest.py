@@ -112,3 +112,30 @@ def test_reading_an_output_folder_skips_manifests(tmp_path):
     summary = split_steps(config)
     assert (tmp_path / "steps.jsonl.manifest.json").exists()
     assert sum(1 for _ in read_rows(tmp_path)) == summary.records_written
+
+
+def test_generate_writes_a_manifest_with_teacher_and_sampling_but_no_key(tmp_path, monkeypatch):
+    from srl_data.generate import GenerateConfig, generate
+
+    from .chat_server import ChatServer
+
+    secret = "sk-test-key-that-must-not-appear-0123456789"
+    monkeypatch.setenv("MY_KEY", secret)
+    with ChatServer() as server:
+        config = GenerateConfig(
+            input=str(EXAMPLES), output=str(tmp_path / "solutions.jsonl"), teacher="tiny-teacher",
+            base_url=server.url, api_key_env="MY_KEY", read=ReadOptions(preset="gsm8k"), temperature=0.6,
+            max_tokens=256, seed=3, keep_unverified=True, fsync=False,
+        )
+        summary = generate(config)
+    manifest = read_manifest(tmp_path / "solutions.jsonl")
+    assert manifest["command"] == "generate"
+    assert manifest["teacher"] == {"model": "tiny-teacher", "base_url": server.url, "n": 1, "temperature": 0.6,
+                                   "max_tokens": 256, "seed": 3}
+    template = load_template("teacher_numbered")
+    assert manifest["templates"] == [{"id": template.id, "hash": template.hash}]
+    assert manifest["counts"]["records_written"] == summary.rows_written
+    assert manifest["config"]["api_key_env"] == "MY_KEY"
+    assert read_manifest(config.failures_path)["command"] == "generate"
+    for path in tmp_path.iterdir():
+        assert secret not in path.read_text(encoding="utf-8"), path
