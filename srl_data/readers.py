@@ -73,8 +73,10 @@ def read_jsonl(path: Path) -> Iterator[Row]:
                 try:
                     value = json.loads(text)
                 except json.JSONDecodeError as exc:
+                    # exc.colno counts from the line's own newline; the line is one record.
+                    at = "the end of the line" if exc.pos >= len(text.rstrip()) else f"column {exc.pos + 1}"
                     raise InputError(
-                        f"not valid JSON ({exc.msg} at column {exc.colno})",
+                        f"not valid JSON ({exc.msg.removesuffix(' at')} at {at})",
                         path=str(path),
                         line=number,
                         hint="each line must hold one complete JSON object; "

@@ -297,3 +297,16 @@ def test_thinking_tags_never_reach_the_solution():
     assert "think>" not in solution.solution
     assert solution.solution == "b\nd"
     assert solution.thinking == "t\n\na\n\nc\n\ne"
+
+
+@pytest.mark.parametrize(
+    "line, where",
+    [('{"a": 1,}', "column 9"), ('{"a": tru}', "column 7"), ('{"a": 1,', "the end of the line"), ('{"a": "x', "the end of the line"),
+     ('{"a" 1}', "column 6")],
+)
+def test_malformed_jsonl_column(tmp_path, line, where):
+    path = tmp_path / "in.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(InputError) as info:
+        list(read_rows(path))
+    assert f" at {where}). " in str(info.value)
