@@ -111,7 +111,7 @@ def _literal(value: Any, where: str, what: str) -> Any:
         return []
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         pass
     try:
         return ast.literal_eval(text)
@@ -135,6 +135,8 @@ def parse_arguments(value: Any, where: str) -> dict[str, Any]:
         raise ConversationError(
             "bad_tool_arguments", f"{where}: arguments are not JSON ({exc.msg} at column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise ConversationError("bad_tool_arguments", f"{where}: arguments are JSON nested too deeply") from None
     if not isinstance(parsed, dict):
         raise ConversationError(
             "bad_tool_arguments", f"{where}: arguments are a JSON {type(parsed).__name__}, not an object"

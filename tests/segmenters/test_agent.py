@@ -421,3 +421,38 @@ def test_property_actions_are_the_calls_and_never_thoughts_or_observations(data,
     assert [(s.action, s.thought, s.observation) for s in steps] == expected
     for step in steps:
         assert not any(marker in step.action for marker in MARKERS)
+
+
+# Property: whatever the messages hold, the segment stage gives a trajectory
+# or a counted reject, never an exception.
+
+LEAF = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20),
+                 st.sampled_from(["assistant", "tool", "user", "system", "function", "{}", "[1]", "{'a': 1}", "c1"]))
+JSONISH = st.recursive(LEAF, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                     st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+                       max_leaves=12)
+KEYS = st.sampled_from(["role", "content", "tool_calls", "tool_call_id", "tool_call_ids", "function_call", "action",
+                        "thought", "reasoning_content", "is_demo", "function", "name", "arguments", "id", "type"])
+MESSAGE = st.one_of(
+    JSONISH,
+    st.dictionaries(KEYS, JSONISH, max_size=5),
+    st.fixed_dictionaries({"role": st.sampled_from(["assistant", "tool", "user"]), "content": JSONISH},
+                          optional={"tool_calls": st.lists(st.dictionaries(KEYS, JSONISH, max_size=4), max_size=2),
+                                    "tool_call_id": JSONISH}),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(MESSAGE, max_size=6), st.booleans())
+def test_property_any_messages_give_a_trajectory_or_a_reject(messages, split):
+    out = segment_or_reject(messages, split_parallel_calls=split)
+    assert isinstance(out, (Trajectory, Reject))
+    if isinstance(out, Reject):
+        assert out.reason and out.detail and "\n" not in out.reason
+
+
+def test_deeply_nested_arguments_are_a_reject():
+    messages = [{"role": "user", "content": "u"},
+                {"role": "assistant", "tool_calls": [call("1", "f", "[" * 100000 + "]" * 100000)]}]
+    out = segment_or_reject(messages)
+    assert isinstance(out, Reject) and out.reason == "bad_tool_arguments"
