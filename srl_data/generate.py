@@ -56,6 +56,7 @@ _RESERVED_BODY_KEYS = {"model", "messages", "stream", "n"}
 # Completion length assumed for cost and token estimates when --max-tokens is not given
 # and no answer has been seen yet.
 _DEFAULT_COMPLETION_ESTIMATE = 1024
+USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "reasoning_tokens")
 
 
 @dataclass(frozen=True)
@@ -235,9 +236,10 @@ class Planner:
                 yield Planned(problem, sample, row_id, None if duplicate else self.request(problem, sample))
 
     def teacher_info(self, request: TeacherRequest) -> dict[str, Any]:
-        params = request.param_dict
-        if request.extra_body_dict:
-            params["extra_body"] = request.extra_body_dict
+        # Fixed keys (None when unset) so every row has the same shape (Parquet needs it).
+        params: dict[str, Any] = {name: None for name in ("temperature", "top_p", "max_tokens", "seed")}
+        params.update(request.param_dict)
+        params["extra_body"] = request.extra_body
         return {
             "model": request.model,
             "template_id": self.template.id,
@@ -653,7 +655,7 @@ def generate(
                             "thinking": verdict.thinking,
                             "verified": verdict.verified,
                             "finish_reason": reply.finish_reason,
-                            "usage": reply.usage,
+                            "usage": {name: reply.usage.get(name) for name in USAGE_FIELDS},
                             "teacher": planner.teacher_info(request),
                         })
                 elif key in errors:

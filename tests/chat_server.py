@@ -146,7 +146,7 @@ class ChatServer:
                     server.counts[key] += 1
                     server.total += 1
                     server.bodies[key] = body
-                    server.headers_seen.append(dict(self.headers.items()))
+                    server.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
                     attempt = server.counts[key]
                 reply = server.script(body, attempt) if server.script else None
                 if reply is None:
