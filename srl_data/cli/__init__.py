@@ -10,6 +10,7 @@ from ._app import app
 from . import split_steps  # noqa: F401  (registers the command)
 from . import hindsight  # noqa: F401
 from . import push  # noqa: F401
+from . import run  # noqa: F401
 from . import generate  # noqa: F401
 from . import stats  # noqa: F401
 from . import score  # noqa: F401
