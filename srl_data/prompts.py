@@ -63,7 +63,7 @@ class PromptTemplate:
         if text is None:
             raise ConfigError(f"template '{self.name}' has no '{part}' text", path=self.path)
         out: list[str] = []
-        for literal, name, _, _ in string.Formatter().parse(text):
+        for literal, name in _parse_format(text):
             if literal:
                 out.append(literal)
             if name is None:
@@ -84,6 +84,12 @@ class PromptTemplate:
 
     def render(self, part: str, values: dict[str, str | list[str]]) -> str:
         return "".join(self.pieces(part, values))
+
+
+@lru_cache(maxsize=256)
+def _parse_format(text: str) -> tuple[tuple[str, str | None], ...]:
+    """(literal text, placeholder name or None) pairs of a format string, parsed once."""
+    return tuple((literal, name) for literal, name, _, _ in string.Formatter().parse(text))
 
 
 def _hash_text(text: str) -> str:

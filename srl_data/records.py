@@ -92,7 +92,10 @@ class TextStepPrompt:
         system = self.template.text("system")
         self._system = system
         self._system_tokens = counter.count(system) if system else 0
+        # One validated system message shared by every record (records are never mutated).
+        self._system_message = Message(role="system", content=system) if system else None
         self._none = self.template.text("no_previous_steps") or "(none)"
+        self._spaced: tuple[Trajectory | None, list[str]] = (None, [])
 
     def render(self, trajectory: Trajectory, k: int) -> RenderedPrompt:
         steps = trajectory.steps
@@ -100,7 +103,11 @@ class TextStepPrompt:
         if k == 1:
             previous: list[str] = [self._none]
         else:
-            previous = [s.action + "\n\n" for s in steps[: k - 2]] + [steps[k - 2].action]
+            # Each earlier step followed by its blank line, made once per trajectory,
+            # so the same strings (and their token counts) serve every record.
+            if self._spaced[0] is not trajectory:
+                self._spaced = (trajectory, [s.action + "\n\n" for s in steps])
+            previous = self._spaced[1][: k - 2] + [steps[k - 2].action]
         values: dict[str, str | list[str]] = {
             "problem": trajectory.problem.strip(),
             "previous_steps": previous,
@@ -108,9 +115,7 @@ class TextStepPrompt:
             "next_step_title": step.title or "",
         }
         pieces = self.template.pieces("user", values)
-        messages = []
-        if self._system:
-            messages.append(Message(role="system", content=self._system))
+        messages = [self._system_message] if self._system_message is not None else []
         messages.append(Message(role="user", content="".join(pieces)))
         tokens = self._system_tokens + self.counter.count_pieces(pieces)
         action = (step.body or step.action) if self.title_hint else step.action

@@ -130,19 +130,23 @@ class Writer:
 
 
 class JsonlWriter(Writer):
-    """One JSON object a line; gzip-compressed when the name ends in ``.gz``."""
+    """One JSON object a line (UTF-8, not ASCII-escaped); gzip-compressed when
+    the name ends in ``.gz``. Rows are serialised by pydantic-core's JSON encoder,
+    several times faster than :func:`json.dumps` on large records."""
 
-    _handle: IO[str]
+    _handle: IO[bytes]
 
     def _open(self, tmp: Path) -> None:
+        from pydantic_core import to_json
+
+        self._to_json = to_json
         if self.path.name.endswith(".gz"):
-            self._handle = gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6)
+            self._handle = gzip.open(tmp, "wb", compresslevel=6)
         else:
-            self._handle = open(tmp, "w", encoding="utf-8", buffering=1 << 20)
+            self._handle = open(tmp, "wb", buffering=1 << 20)
 
     def _write(self, row: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(row, ensure_ascii=False))
-        self._handle.write("\n")
+        self._handle.write(self._to_json(row) + b"\n")
 
     def _close(self) -> None:
         self._handle.close()

@@ -152,3 +152,10 @@ def test_count_pieces_equals_counting_the_joined_text(pieces):
 @given(st.lists(st.text(max_size=30), max_size=8))
 def test_count_pieces_with_any_unicode(pieces):
     assert TokenCounter().count_pieces(pieces) == n_tokens("".join(pieces))
+
+
+def test_token_cache_stays_bounded():
+    counter = TokenCounter(cache_size=50)
+    for i in range(500):
+        assert counter.count(f"line {i}\nnext {i}\n") == n_tokens(f"line {i}\nnext {i}\n")
+    assert len(counter._cache) <= 51

@@ -65,6 +65,7 @@ def get_segmenter(name: str, **options: Any) -> Segmenter:
 # Shared line scanning: which lines sit inside display math or fenced code.
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_MATH_DELIMITER = re.compile(r"\$\$|\\\[|\\\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ def scan_lines(text: str) -> Iterator[Line]:
     in_brackets = False
     for raw in text.split("\n"):
         line = raw.rstrip("\r")
-        if _FENCE.match(line):
+        if ("```" in line or "~~~" in line) and _FENCE.match(line):
             yield Line(line, True)
             if not (in_dollars or in_brackets):
                 in_code = not in_code
@@ -90,8 +91,11 @@ def scan_lines(text: str) -> Iterator[Line]:
             yield Line(line, True)
             continue
         starts_protected = in_dollars or in_brackets
+        if "$$" not in line and "\\" not in line:
+            yield Line(line, starts_protected)
+            continue
         # Toggle display-math state by the delimiters on this line, in order.
-        for token in re.findall(r"\$\$|\\\[|\\\]", line):
+        for token in _MATH_DELIMITER.findall(line):
             if token == "$$" and not in_brackets:
                 in_dollars = not in_dollars
             elif token == "\\[" and not in_dollars:
@@ -109,4 +113,7 @@ def clean_block(lines: list[str]) -> str:
         start += 1
     while end > start and not lines[end - 1].strip():
         end -= 1
-    return textwrap.dedent("\n".join(line.rstrip() for line in lines[start:end]))
+    text = "\n".join(line.rstrip() for line in lines[start:end])
+    if all(not line or line[0] not in " \t" for line in lines[start:end]):
+        return text  # nothing to dedent (the common case)
+    return textwrap.dedent(text)

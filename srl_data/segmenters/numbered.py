@@ -74,6 +74,8 @@ def _split_title(rest: str, bold_number: bool, closed_number: bool) -> tuple[str
 
 
 def _parse(text: str) -> _Item | None:
+    if not text.lstrip(" \t#*")[:1].isdigit():
+        return None  # cheap test first: most lines are not items
     match = _ITEM.match(text)
     if match is None:
         return None
@@ -141,8 +143,10 @@ def _plain_title(raw: _Raw) -> str | None:
 def _build_steps(raws: list[_Raw]) -> list[Step]:
     # Plain (non-bold) titles only when every step but the last reads as titled,
     # so a final-answer line after a one-line last step never makes it a title.
-    plain_titles = bool(raws) and all(_plain_title(raw) for raw in raws[:-1]) and (
-        len(raws) > 1 or _plain_title(raws[0]) is not None
+    plain_titles = (
+        any(raw.item.title is None for raw in raws)
+        and all(_plain_title(raw) for raw in raws[:-1])
+        and (len(raws) > 1 or _plain_title(raws[0]) is not None)
     )
     out = []
     for raw in raws:
