@@ -17,7 +17,8 @@ from ..errors import ConfigError
 from ..models import HindsightMetadata, HindsightRecord, Trajectory
 from ..tokens import TokenCounter
 from .goals import get_goal
-from .leak import leak_reason
+from ..text import normalize_ws
+from .leak import normalized_leak_reason
 from .render import HindsightPrompt, StateView
 from .strategies import get_strategy, trajectory_rng
 
@@ -80,14 +81,22 @@ class HindsightBuilder:
         rng = trajectory_rng(self.options.seed, trajectory.id) if self.strategy.sampled else None
         keep_leaky = self.options.keep_leaky
         goal_kind = self.goal
+        # Goals and normalised texts are reused across pairs of one trajectory.
+        goals: dict[int, tuple[str | None, str]] = {}
+        targets: dict[int, str] = {}
         for i, j in self.strategy.pairs(len(steps), rng):
             self.candidates += 1
-            goal = goal_kind.text(view, j)
+            if j not in goals:
+                text = goal_kind.text(view, j)
+                goals[j] = (text, normalize_ws(text) if text is not None else "")
+            goal, normal_goal = goals[j]
             if goal is None:
                 self.dropped[NO_GOAL] += 1
                 yield Candidate(i, j, None, NO_GOAL)
                 continue
-            reason = leak_reason(goal, steps[i].action)
+            if i not in targets:
+                targets[i] = normalize_ws(steps[i].action)
+            reason = normalized_leak_reason(normal_goal, targets[i])
             if reason is not None and not keep_leaky:
                 self.dropped[reason] += 1
                 yield Candidate(i, j, goal, reason, leaky=True)

@@ -33,10 +33,15 @@ def similarity(goal: str, target: str) -> float:
 
 def leak_reason(goal: str, target: str, threshold: float = NEAR_IDENTICAL) -> str | None:
     """Why ``goal`` leaks ``target`` (:data:`CONTAINS` or :data:`NEAR`), or None."""
-    g = normalize_ws(goal)
-    t = normalize_ws(target)
+    return normalized_leak_reason(normalize_ws(goal), normalize_ws(target), threshold)
+
+
+def normalized_leak_reason(g: str, t: str, threshold: float = NEAR_IDENTICAL) -> str | None:
+    """:func:`leak_reason` of texts already passed through ``normalize_ws``."""
     if t and t in g:
         return CONTAINS
+    if 2 * min(len(g), len(t)) < threshold * (len(g) + len(t)):
+        return None  # the lengths alone rule it out (difflib's real_quick_ratio)
     matcher = SequenceMatcher(None, g, t, autojunk=False)
     if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
         return None
