@@ -112,3 +112,15 @@ def test_different_integers_never_match(a: int, b: int) -> None:
 def test_fractions_match_their_value(top: int, bottom: int) -> None:
     assert answers_match(f"\\frac{{{top}}}{{{bottom}}}", f"{top}/{bottom}")
     assert answers_match(f"\\dfrac{{{top * 2}}}{{{bottom * 2}}}", f"{top}/{bottom}")
+
+
+def test_math_verify_gives_a_second_opinion_when_installed() -> None:
+    from srl_data.teacher.verify import math_verify_available
+
+    if not math_verify_available():
+        pytest.skip("math-verify is not installed (pip install 'srl-data[math]')")
+    solution = "1. **Expand** ...\n\\boxed{x^2+2x+1}"
+    assert Verifier(use_math_verify=False).check(solution, "(x+1)^2").verified is False
+    assert Verifier().check(solution, "(x+1)^2").verified is True
+    assert Verifier().check("\\boxed{\\sqrt{4}}", "2").verified is True
+    assert Verifier().check("\\boxed{\\sqrt{5}}", "2").verified is False
