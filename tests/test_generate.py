@@ -239,3 +239,30 @@ def test_sidecar_paths() -> None:
     assert sidecar_path("d/gen.jsonl", "cache") == "d/gen.cache.jsonl"
     assert sidecar_path("d/gen.parquet", "cache") == "d/gen.cache.jsonl"
     assert sidecar_path("gen.jsonl.gz", "failures") == "gen.failures.jsonl"
+
+
+def test_a_429_pauses_every_worker_for_its_retry_after(tmp_path: Path, server: ChatServer) -> None:
+    import threading
+    import time
+
+    write_problems(tmp_path / "in.jsonl", 12)
+    arrivals: list[float] = []
+    refused: list[float] = []
+    lock = threading.Lock()
+
+    def script(body: dict, attempt: int) -> Served | None:
+        with lock:
+            now = time.monotonic()
+            arrivals.append(now)
+            if not refused:
+                refused.append(now)
+                return Served.error(429, "slow down", retry_after="1")
+        return None
+
+    server.script = script
+    summary = generate(config(tmp_path, server, concurrency=3))
+    assert summary.complete and summary.retries == 1
+    t = refused[0]
+    # Requests already on their way may land just after the refusal; then nobody sends until it expires.
+    assert not [a for a in arrivals if t + 0.3 < a < t + 0.95]
+    assert max(arrivals) >= t + 0.95

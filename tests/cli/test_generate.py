@@ -69,18 +69,12 @@ def test_happy_path_summary_and_exit_0(tmp_path: Path, server: ChatServer) -> No
     assert server.total == 3
 
 
-def test_429_storm_is_retried_with_retry_after_and_a_shared_pause(tmp_path: Path, server: ChatServer) -> None:
+def test_429_storm_is_retried_honouring_retry_after(tmp_path: Path, server: ChatServer) -> None:
     write_problems(tmp_path / "in.jsonl", 6)
-    refused: list[float] = []
-
-    def script(body: dict, attempt: int) -> Reply | None:
-        if attempt <= 2:
-            refused.append(time.monotonic())
-            return Reply.error(429, "Rate limit reached", retry_after="0.2")
-        return None
-
-    server.script = script
+    server.script = lambda body, n: Reply.error(429, "Rate limit reached", retry_after="0.2") if n <= 2 else None
+    start = time.monotonic()
     result = invoke(tmp_path, server)
+    assert time.monotonic() - start >= 0.4  # two waits of Retry-After, never shorter
     assert result.exit_code == 0, result.output
     assert "answered now      │ 6 (12 retries)" in result.stdout
     assert "│   ok                │ 6" in result.stdout
