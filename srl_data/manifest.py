@@ -16,14 +16,13 @@ import dataclasses
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import OutputError
+from .writers import atomic_write_text
 
 SUFFIX = ".manifest.json"
 PARQUET_KEY = "srl_data.manifest"
@@ -142,14 +141,7 @@ def write_manifest(output: str | os.PathLike[str], manifest: Mapping[str, Any]) 
     """Write ``manifest`` beside ``output`` atomically; return its path."""
     path = manifest_path(output)
     text = json.dumps(scrub(dict(manifest)), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write the run manifest ({exc.strerror})", path=str(path)) from None
+    atomic_write_text(path, text)
     return path
 
 

@@ -231,6 +231,27 @@ WRITERS: dict[str, type[Writer]] = {
 }
 
 
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a small text file atomically (temporary file, then rename), with
+    the usual file mode; return its path."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"cannot be written ({exc.strerror})", path=str(target),
+                          hint="choose a writable location") from None
+    return target
+
+
 @contextmanager
 def open_writers(*writers: Writer | None) -> Iterator[tuple[Writer | None, ...]]:
     """Open several writers as one atomic unit: every output appears only when

@@ -10,7 +10,7 @@ import stat
 import pytest
 
 from srl_data.errors import OutputError
-from srl_data.writers import open_writers, writer_for
+from srl_data.writers import atomic_write_text, open_writers, writer_for
 
 ROWS = [
     {"id": "a", "n": 1, "tags": ["x", "y"], "nested": {"k": "v"}, "text": "héllo\nworld"},
@@ -135,3 +135,20 @@ def test_unwritable_location(tmp_path):
         with writer_for(blocker / "out.jsonl"):
             pass
     assert _names(tmp_path) == {"file"}
+
+
+def test_atomic_write_text_writes_whole_file_with_the_usual_mode(tmp_path):
+    target = tmp_path / "sub" / "run.manifest.json"
+    atomic_write_text(target, '{"a": 1}\n')
+    assert target.read_text() == '{"a": 1}\n'
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in target.parent.iterdir()] == ["run.manifest.json"]
+
+
+def test_atomic_write_text_into_an_unwritable_place_is_an_output_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="cannot be written"):
+        atomic_write_text(blocker / "m.json", "{}")
