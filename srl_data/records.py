@@ -95,6 +95,7 @@ class TextStepPrompt:
         # One validated system message shared by every record (records are never mutated).
         self._system_message = Message(role="system", content=system) if system else None
         self._none = self.template.text("no_previous_steps") or "(none)"
+        self._untitled = self.template.text("untitled") or ""
         self._spaced: tuple[Trajectory | None, list[str]] = (None, [])
 
     def render(self, trajectory: Trajectory, k: int) -> RenderedPrompt:
@@ -112,7 +113,7 @@ class TextStepPrompt:
             "problem": trajectory.problem.strip(),
             "previous_steps": previous,
             "next_step_number": str(k),
-            "next_step_title": step.title or "",
+            "next_step_title": step.title or self._untitled,
         }
         pieces = self.template.pieces("user", values)
         messages = [self._system_message] if self._system_message is not None else []

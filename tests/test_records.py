@@ -96,6 +96,15 @@ def test_title_hint_target_is_the_body_and_the_prompt_ends_with_number_and_title
     assert records[2].previous_steps == ["1. **Title 1** body of step 1.", "2. **Title 2** body of step 2."]
 
 
+def test_title_hint_for_a_step_without_title_says_untitled_and_targets_the_body(counter):
+    steps = [Step(action="1. Add 2 and 3.", body="Add 2 and 3."), Step(action="2. Get 5.", body="Get 5.")]
+    traj = Trajectory(id="t2", problem="Sum?", segmenter="numbered", steps=steps)
+    records = build(StepRecordOptions(title_hint=True), traj, counter)
+    assert [r.expert_action for r in records] == ["Add 2 and 3.", "Get 5."]
+    assert records[1].prompt[-1].content.endswith("\n2. (untitled)")
+    assert records[1].prompt_tokens == sum(n_tokens(m.content) for m in records[1].prompt)
+
+
 def test_token_counts_equal_tiktoken_on_the_rendered_text(counter):
     for options in (StepRecordOptions(), StepRecordOptions(title_hint=True)):
         for record in build(options, trajectory(6), counter):
