@@ -17,7 +17,7 @@
 ``BENCH_HINDSIGHT_TRAJECTORIES`` changes the 10,000 for a quick look.
 
 Each measurement runs in its own interpreter so peak RSS is its own.
-Runtime: about 2-4 minutes on 2 shared cores.
+Runtime: about 3.5 minutes on 2 shared, busy cores.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def main() -> None:
         print(f"\nfuture --k 4, {TRAJECTORIES:,} trajectories (rows serialised as the JSONL writer does, not stored):")
         for label, r in (("baseline (plain dicts)", base), ("srl-data hindsight", ours)):
             print(f"  {label:24s} {r['pairs']:>9,} pairs  {r['seconds']:6.1f} s  {r['pairs'] / r['seconds']:>8,.0f} pairs/s"
-                  f"  {r['bytes'] / 1e9:5.2f} GB  peak RSS {r['peak_rss_mb']:4.0f} MB")
+                  f"  {r['bytes'] / 1e9:5.2f} GB ({r['bytes'] / r['seconds'] / 1e6:3.0f} MB/s)  peak RSS {r['peak_rss_mb']:4.0f} MB")
         print(f"  leak guard dropped {ours['candidates'] - ours['pairs']:,} of {ours['candidates']:,} candidates")
         ratio = (ours["pairs"] / ours["seconds"]) / (base["pairs"] / base["seconds"])
         print(f"  throughput hindsight / baseline: {ratio:.2f}x (the baseline skips validation, prompts, "
