@@ -90,7 +90,7 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
     meta = parquet_metadata(manifest()) if config.output.endswith(".parquet") else None
     with open_writers(
         writer_for(config.output, metadata=meta),
-        writer_for(config.trajectories_out) if config.trajectories_out else None,
+        writer_for(config.trajectories_out, json_columns={"metadata"}) if config.trajectories_out else None,
         writer_for(config.rejects) if config.rejects else None,
     ) as (out, traj_out, rejects_out):
         assert out is not None

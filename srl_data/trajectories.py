@@ -9,6 +9,7 @@ either raw solutions or trajectories.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -168,8 +169,15 @@ def is_trajectory_row(row: Row) -> bool:
 
 
 def trajectory_from_row(row: Row) -> Trajectory:
+    data = row.data
+    if isinstance(data.get("metadata"), str):  # Parquet stores the free-form metadata as JSON text
+        try:
+            data = {**data, "metadata": json.loads(data["metadata"])}
+        except json.JSONDecodeError:
+            raise row.error("is not a JSON object", field="metadata",
+                            hint="pass a file written by --trajectories-out") from None
     try:
-        return Trajectory.model_validate(row.data)
+        return Trajectory.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])

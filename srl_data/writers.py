@@ -31,8 +31,11 @@ def _umask() -> int:
 class Writer:
     """Base class: subclasses implement ``_open``, ``_write`` and ``_close``."""
 
-    def __init__(self, path: str | os.PathLike[str], *, metadata: dict[str, str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, metadata: dict[str, str] | None = None,
+                 json_columns: set[str] | frozenset[str] = frozenset()) -> None:
         self.path = Path(path)
+        # Free-form object columns; formats with a schema (Parquet) store them as JSON text.
+        self.json_columns = set(json_columns)
         self.count = 0
         self.metadata = metadata or {}
         self._tmp: Path | None = None
@@ -154,7 +157,15 @@ class JsonlWriter(Writer):
 
 class ParquetWriter(Writer):
     """Parquet in row groups of ``batch_size`` rows; the schema comes from the
-    first batch (columns that are empty there are typed as text)."""
+    first batch.
+
+    A column whose type the first batch cannot tell (every value empty, or an
+    empty object), and any column named in ``json_columns`` (free-form
+    objects whose keys vary from row to row), is stored as text: JSON for
+    values that are not text already. A later row with a column the schema
+    lacks, or a value of another type, is an :class:`OutputError`, never a
+    silent loss.
+    """
 
     batch_size = 2048
 
@@ -163,11 +174,25 @@ class ParquetWriter(Writer):
         self._buffer: list[dict[str, Any]] = []
         self._writer: Any = None
         self._schema: Any = None
+        self._names: frozenset[str] = frozenset()
 
     def _write(self, row: dict[str, Any]) -> None:
         self._buffer.append(row)
         if len(self._buffer) >= self.batch_size:
             self._flush()
+
+    def _as_text(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not self.json_columns:
+            return rows
+        out = []
+        for row in rows:
+            row = dict(row)
+            for name in self.json_columns:
+                value = row.get(name)
+                if value is not None and not isinstance(value, str):
+                    row[name] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            out.append(row)
+        return out
 
     def _flush(self) -> None:
         if not self._buffer:
@@ -176,21 +201,33 @@ class ParquetWriter(Writer):
         import pyarrow.parquet as pq
 
         if self._writer is None:
-            table = pa.Table.from_pylist(self._buffer)
+            inferred = pa.Table.from_pylist(self._buffer).schema
+            self.json_columns |= {f.name for f in inferred if _unknowable(f.type)}
+            rows = self._as_text(self._buffer)
+            table = pa.Table.from_pylist(rows)
             self._schema = _fill_null_types(table.schema).with_metadata(
                 {k.encode(): v.encode() for k, v in self.metadata.items()} or None
             )
+            self._names = frozenset(self._schema.names)
             table = table.cast(self._schema)
             self._writer = pq.ParquetWriter(self._tmp_path, self._schema, compression="zstd")
         else:
-            unknown = set(self._buffer[0]) - set(self._schema.names)
-            if unknown:
+            for row in self._buffer:
+                unknown = row.keys() - self._names
+                if unknown:
+                    raise OutputError(
+                        f"a row has columns the first rows lacked: {', '.join(sorted(unknown))}",
+                        path=str(self.path),
+                        hint="write JSONL for rows of varying shape",
+                    )
+            try:
+                table = pa.Table.from_pylist(self._as_text(self._buffer), schema=self._schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                 raise OutputError(
-                    f"row has columns the first rows lacked: {', '.join(sorted(unknown))}",
+                    f"a row does not fit the column types of the first rows ({str(exc).splitlines()[0]})",
                     path=str(self.path),
                     hint="write JSONL for rows of varying shape",
-                )
-            table = pa.Table.from_pylist(self._buffer, schema=self._schema)
+                ) from None
         self._writer.write_table(table)
         self._buffer = []
 
@@ -205,6 +242,20 @@ class ParquetWriter(Writer):
                 import pyarrow.parquet as pq
 
                 pq.write_table(pa.table({}), self._tmp_path)
+
+
+def _unknowable(kind: Any, top: bool = True) -> bool:
+    """A column type the first batch cannot pin down: null at the top, or an
+    object with no fields at any depth (nested nulls simply become text)."""
+    import pyarrow as pa
+
+    if pa.types.is_null(kind):
+        return top
+    if pa.types.is_struct(kind):
+        return kind.num_fields == 0 or any(_unknowable(f.type, False) for f in kind)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _unknowable(kind.value_type, False)
+    return False
 
 
 def _fill_null_types(schema: Any) -> Any:

@@ -127,3 +127,20 @@ def test_summary_counts(tmp_path):
     assert data["rules"] == {"numbered": 1, "headers": 1}
     assert data["steps_per_trajectory"] == {"min": 2, "median": 2, "max": 3}
     assert data["prompt_tokens"]["p50"] <= data["prompt_tokens"]["p95"] <= data["prompt_tokens"]["max"]
+
+
+@pytest.mark.parametrize("example, preset", [("s1k_style.jsonl", "s1k"), ("agent_messages.jsonl", "messages")])
+def test_trajectories_written_as_parquet_read_back_like_jsonl(tmp_path, example, preset):
+    """Free-form metadata (empty or varying) survives Parquet, and both files give the same trajectories."""
+    from srl_data.readers import read_rows
+    from srl_data.trajectories import trajectory_from_row
+
+    read = ReadOptions(preset=preset)
+    segment = SegmentOptions(segmenter="numbered" if preset == "s1k" else None)
+    outs = {}
+    for ext in ("jsonl", "parquet"):
+        split_steps(SplitStepsConfig(input=str(EXAMPLES / example), output=str(tmp_path / f"steps.{ext}"),
+                                     read=read, segment=segment, trajectories_out=str(tmp_path / f"traj.{ext}")))
+        outs[ext] = [trajectory_from_row(row) for row in read_rows(tmp_path / f"traj.{ext}")]
+    assert outs["parquet"] == outs["jsonl"]
+    assert len(outs["jsonl"]) >= 2

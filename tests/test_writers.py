@@ -152,3 +152,45 @@ def test_atomic_write_text_into_an_unwritable_place_is_an_output_error(tmp_path)
     blocker.write_text("x")
     with pytest.raises(OutputError, match="cannot be written"):
         atomic_write_text(blocker / "m.json", "{}")
+
+
+def test_parquet_empty_objects_and_all_empty_columns_are_stored_as_text(tmp_path):
+    import pyarrow.parquet as pq
+
+    rows = [{"id": str(i), "meta": {}, "note": None} for i in range(3)]
+    rows.append({"id": "3", "meta": {"a": [1, 2]}, "note": "text stays text"})
+    with writer_for(tmp_path / "out.parquet") as writer:
+        writer.batch_size = 3  # the schema comes from rows without any keys or notes
+        for row in rows:
+            writer.write(row)
+    table = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert [r["meta"] for r in table] == ["{}", "{}", "{}", '{"a": [1, 2]}']
+    assert [r["note"] for r in table] == [None, None, None, "text stays text"]
+
+
+def test_parquet_json_columns_keep_varying_keys(tmp_path):
+    import pyarrow.parquet as pq
+
+    rows = [{"id": "1", "metadata": {"a": 1}}, {"id": "2", "metadata": {"b": "x"}}]
+    with writer_for(tmp_path / "out.parquet", json_columns={"metadata"}) as writer:
+        writer.batch_size = 1
+        writer.write_all(rows)
+    assert [json.loads(r["metadata"]) for r in pq.read_table(tmp_path / "out.parquet").to_pylist()] == [
+        {"a": 1}, {"b": "x"}]
+
+
+def test_parquet_row_of_another_type_is_an_output_error_and_leaves_nothing(tmp_path):
+    with pytest.raises(OutputError, match=r"out\.parquet: a row does not fit the column types of the first rows"):
+        with writer_for(tmp_path / "out.parquet") as writer:
+            writer.batch_size = 1
+            writer.write({"id": "1", "steps": ["a"]})
+            writer.write({"id": "2", "steps": 5})
+            writer.write({"id": "3", "steps": ["b"]})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_parquet_later_row_with_a_new_column_is_an_output_error(tmp_path):
+    with pytest.raises(OutputError, match="a row has columns the first rows lacked: extra"):
+        with writer_for(tmp_path / "out.parquet") as writer:
+            writer.batch_size = 2
+            writer.write_all([{"id": "1"}, {"id": "2"}, {"id": "3"}, {"id": "4", "extra": 1}])
