@@ -21,7 +21,7 @@ from typing import Protocol
 from .errors import ConfigError
 from .models import Message, RecordMetadata, StepRecord, Trajectory
 from .prompts import PromptTemplate, load_template
-from .tokens import TokenCounter
+from .tokens import PieceCount, TokenCounter
 
 TARGETS = ("all", "skip-first", "skip-last")
 
@@ -78,6 +78,10 @@ class PromptRenderer(Protocol):
     def render(self, trajectory: Trajectory, k: int) -> RenderedPrompt: ...
 
 
+# Stands for the earlier steps while a prompt's pieces are laid out (found by identity).
+_EARLIER = "\x00earlier steps\x00"
+
+
 class TextStepPrompt:
     """Problem plus earlier steps in one user message (math and other text)."""
 
@@ -96,31 +100,60 @@ class TextStepPrompt:
         self._system_message = Message(role="system", content=system) if system else None
         self._none = self.template.text("no_previous_steps") or "(none)"
         self._untitled = self.template.text("untitled") or ""
-        self._spaced: tuple[Trajectory | None, list[str]] = (None, [])
+        # Per trajectory: the stripped problem, each step followed by its blank
+        # line (the same strings serve every record), and the token-count states
+        # after the prompt's head and the first j earlier steps (j = 0, 1, ...).
+        self._for: Trajectory | None = None
+        self._problem = ""
+        self._spaced: list[str] = []
+        self._head: list[str] | None = None
+        self._states: list[PieceCount] = []
+
+    def _prepare(self, trajectory: Trajectory) -> None:
+        self._for = trajectory
+        self._problem = trajectory.problem.strip()
+        self._spaced = [s.action + "\n\n" for s in trajectory.steps]
+        self._head, self._states = None, []
+
+    def _context(self, head: list[str], n: int) -> PieceCount:
+        """The count after ``head`` and the first ``n`` earlier steps, each added
+        to the one before: step k's prompt costs one step more than step k-1's."""
+        if head != self._head:
+            self._head, self._states = head, [PieceCount(self.counter).add(head)]
+        states = self._states
+        while len(states) <= n:
+            states.append(states[-1].copy().add((self._spaced[len(states) - 1],)))
+        return states[n]
 
     def render(self, trajectory: Trajectory, k: int) -> RenderedPrompt:
+        if self._for is not trajectory:
+            self._prepare(trajectory)
         steps = trajectory.steps
         step = steps[k - 1]
-        if k == 1:
-            previous: list[str] = [self._none]
-        else:
-            # Each earlier step followed by its blank line, made once per trajectory,
-            # so the same strings (and their token counts) serve every record.
-            if self._spaced[0] is not trajectory:
-                self._spaced = (trajectory, [s.action + "\n\n" for s in steps])
-            previous = self._spaced[1][: k - 2] + [steps[k - 2].action]
         values: dict[str, str | list[str]] = {
-            "problem": trajectory.problem.strip(),
-            "previous_steps": previous,
+            "problem": self._problem,
+            "previous_steps": [self._none] if k == 1 else [_EARLIER],
             "next_step_number": str(k),
             "next_step_title": step.title or self._untitled,
         }
         pieces = self.template.pieces("user", values)
+        marks = [i for i, piece in enumerate(pieces) if piece is _EARLIER]
+        if len(marks) == 1:
+            # The usual template: head, earlier steps, tail.
+            at = marks[0]
+            head, last, tail = pieces[:at], steps[k - 2].action, pieces[at + 1 :]
+            content = "".join([*head, *self._spaced[: k - 2], last, *tail])
+            tokens = self._context(head, k - 2).copy().add((last, *tail)).value()
+        else:
+            if marks:  # earlier steps shown more than once: count the whole text
+                earlier = [*self._spaced[: k - 2], steps[k - 2].action]
+                pieces = [q for piece in pieces for q in (earlier if piece is _EARLIER else (piece,))]
+            content = "".join(pieces)
+            tokens = self.counter.count_pieces(pieces)
         messages = [self._system_message] if self._system_message is not None else []
-        messages.append(Message(role="user", content="".join(pieces)))
-        tokens = self._system_tokens + self.counter.count_pieces(pieces)
+        messages.append(Message(role="user", content=content))
         action = (step.body or step.action) if self.title_hint else step.action
-        return RenderedPrompt(messages=messages, tokens=tokens, expert_action=action)
+        return RenderedPrompt(messages=messages, tokens=self._system_tokens + tokens, expert_action=action)
 
 
 class AgentStepPrompt:
