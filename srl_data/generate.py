@@ -17,6 +17,10 @@ So a rerun of the same command pays only for requests without an answer; a
 (problem, sample) at most once however often the run was interrupted. The
 output and failures are rebuilt from the cache on every run, so changing
 ``--keep-unverified``, ``--segmenter`` or the output format costs nothing.
+
+Memory holds the cache's index (a key and a file offset per answer), a 12-byte
+digest per problem id (to refuse duplicate ids) and the requests in flight,
+never the answers themselves.
 """
 
 from __future__ import annotations

@@ -243,18 +243,32 @@ class TeacherClient:
                 retryable=True,
             ) from None
         except openai.APIStatusError as exc:
-            raise self._status_error(exc.status_code, _error_text(exc), parse_retry_after(exc.response.headers)) from None
+            raise self._status_error(
+                exc.status_code,
+                _error_text(exc),
+                parse_retry_after(exc.response.headers),
+                code=exc.code or getattr(exc, "type", None),
+            ) from None
         try:
             body = json.loads(raw.text)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise CallError("malformed_response", "the server's answer is not valid JSON", retryable=True) from None
         return parse_reply(body)
 
-    def _status_error(self, status: int, text: str, retry_after: float | None) -> CallError:
+    def _status_error(self, status: int, text: str, retry_after: float | None, code: str | None = None) -> CallError:
         from .retry import RETRY_STATUSES
 
         text = self.redact(text)
         said = f": {text}" if text else ""
+        if status == 429 and code == "insufficient_quota":
+            # Not a rate limit: the account has no credit left, and waiting will not bring it back.
+            return CallError(
+                "insufficient_quota",
+                f"the account behind the API key has no quota left (HTTP 429){said}. Check its billing and "
+                "limits, then rerun to resume",
+                status=status,
+                fatal=True,
+            )
         if status == 401:
             return CallError(
                 "auth",

@@ -170,3 +170,11 @@ def test_request_key_depends_on_content_only() -> None:
                                             ("https://api.openai.com/v1", False), ("https://8.8.8.8/v1", False)])
 def test_is_local_url(url: str, local: bool) -> None:
     assert is_local_url(url) is local
+
+
+def test_429_out_of_quota_stops_the_run_instead_of_retrying(server: ChatServer) -> None:
+    server.script = lambda body, n: Served(status=429, body={"error": {
+        "message": "You exceeded your current quota.", "type": "insufficient_quota", "code": "insufficient_quota"}})
+    err = fails(server, request())
+    assert (err.kind, err.fatal, err.retryable) == ("insufficient_quota", True, False)
+    assert err.message.startswith("the account behind the API key has no quota left (HTTP 429): You exceeded")
