@@ -2,7 +2,9 @@
 
 - ``trl``: every record field, with ``prompt`` as a conversational list of
   ``{role, content}`` messages. TRL passes the extra columns (``expert_action``
-  among them) to reward functions as keyword arguments.
+  among them) to reward functions as keyword arguments. The row is the
+  validated record itself (writers serialise a model as its ``model_dump()``,
+  JSONL without building the dict).
 - ``verl``: verl's RL dataset columns: ``data_source``, ``prompt``, ``ability``,
   ``reward_model: {style, ground_truth}`` and ``extra_info``.
 """
@@ -18,8 +20,8 @@ from .models import HindsightRecord, StepRecord
 DATA_SOURCE = "srl_data"
 
 
-def to_trl(record: StepRecord) -> dict[str, Any]:
-    return record.model_dump()
+def to_trl(record: StepRecord) -> StepRecord:
+    return record
 
 
 def to_verl(record: StepRecord) -> dict[str, Any]:
@@ -47,10 +49,10 @@ def to_verl(record: StepRecord) -> dict[str, Any]:
     }
 
 
-FORMATS: dict[str, Callable[[StepRecord], dict[str, Any]]] = {"trl": to_trl, "verl": to_verl}
+FORMATS: dict[str, Callable[[StepRecord], dict[str, Any] | StepRecord]] = {"trl": to_trl, "verl": to_verl}
 
 
-def get_format(name: str) -> Callable[[StepRecord], dict[str, Any]]:
+def get_format(name: str) -> Callable[[StepRecord], dict[str, Any] | StepRecord]:
     try:
         return FORMATS[name]
     except KeyError:

@@ -78,8 +78,10 @@ class PromptRenderer(Protocol):
     def render(self, trajectory: Trajectory, k: int) -> RenderedPrompt: ...
 
 
-# Stands for the earlier steps while a prompt's pieces are laid out (found by identity).
+# Stand for per-record values while a trajectory's prompt text is laid out (found by identity).
 _EARLIER = "\x00earlier steps\x00"
+_NUMBER = "\x00step number\x00"
+_TITLE = "\x00step title\x00"
 
 
 class TextStepPrompt:
@@ -100,54 +102,73 @@ class TextStepPrompt:
         self._system_message = Message(role="system", content=system) if system else None
         self._none = self.template.text("no_previous_steps") or "(none)"
         self._untitled = self.template.text("untitled") or ""
-        # Per trajectory: the stripped problem, each step followed by its blank
-        # line (the same strings serve every record), and the token-count states
-        # after the prompt's head and the first j earlier steps (j = 0, 1, ...).
+        # Per trajectory: the user text laid out once (placeholders that change
+        # per record left as marks), each step followed by its blank line (the
+        # same strings serve every record) and, when the earlier steps come
+        # before any per-record value, the token-count states after the text
+        # before them and after the first j earlier steps (j = 0, 1, ...).
         self._for: Trajectory | None = None
-        self._problem = ""
+        self._layout: list[str] = []
         self._spaced: list[str] = []
-        self._head: list[str] | None = None
+        self._at: int | None = None
+        self._head = ""
+        self._tail: list[str] = []
         self._states: list[PieceCount] = []
 
     def _prepare(self, trajectory: Trajectory) -> None:
         self._for = trajectory
-        self._problem = trajectory.problem.strip()
         self._spaced = [s.action + "\n\n" for s in trajectory.steps]
-        self._head, self._states = None, []
+        self._layout = layout = self.template.pieces("user", {
+            "problem": trajectory.problem.strip(),
+            "previous_steps": [_EARLIER],
+            "next_step_number": _NUMBER,
+            "next_step_title": _TITLE,
+        })
+        marks = [i for i, piece in enumerate(layout) if piece is _EARLIER]
+        self._at = None
+        if len(marks) == 1 and not any(piece is _NUMBER or piece is _TITLE for piece in layout[: marks[0]]):
+            # The usual template: a fixed head, the earlier steps, a tail per record.
+            self._at = at = marks[0]
+            self._head, self._tail = "".join(layout[:at]), layout[at + 1 :]
+            self._states = [PieceCount(self.counter).add(layout[:at])]
 
-    def _context(self, head: list[str], n: int) -> PieceCount:
-        """The count after ``head`` and the first ``n`` earlier steps, each added
+    def _context(self, n: int) -> PieceCount:
+        """The count after the head and the first ``n`` earlier steps, each added
         to the one before: step k's prompt costs one step more than step k-1's."""
-        if head != self._head:
-            self._head, self._states = head, [PieceCount(self.counter).add(head)]
         states = self._states
         while len(states) <= n:
             states.append(states[-1].copy().add((self._spaced[len(states) - 1],)))
         return states[n]
+
+    @staticmethod
+    def _fill(layout: list[str], k: int, title: str, earlier: list[str]) -> list[str]:
+        """The layout's pieces with the marks replaced by this record's values."""
+        out: list[str] = []
+        for piece in layout:
+            if piece is _NUMBER:
+                out.append(str(k))
+            elif piece is _TITLE:
+                out.append(title)
+            elif piece is _EARLIER:
+                out.extend(earlier)
+            else:
+                out.append(piece)
+        return out
 
     def render(self, trajectory: Trajectory, k: int) -> RenderedPrompt:
         if self._for is not trajectory:
             self._prepare(trajectory)
         steps = trajectory.steps
         step = steps[k - 1]
-        values: dict[str, str | list[str]] = {
-            "problem": self._problem,
-            "previous_steps": [self._none] if k == 1 else [_EARLIER],
-            "next_step_number": str(k),
-            "next_step_title": step.title or self._untitled,
-        }
-        pieces = self.template.pieces("user", values)
-        marks = [i for i, piece in enumerate(pieces) if piece is _EARLIER]
-        if len(marks) == 1:
-            # The usual template: head, earlier steps, tail.
-            at = marks[0]
-            head, last, tail = pieces[:at], steps[k - 2].action, pieces[at + 1 :]
-            content = "".join([*head, *self._spaced[: k - 2], last, *tail])
-            tokens = self._context(head, k - 2).copy().add((last, *tail)).value()
+        title = step.title or self._untitled
+        if k > 1 and self._at is not None:
+            last = steps[k - 2].action
+            tail = self._fill(self._tail, k, title, [])
+            content = self._head + "".join([*self._spaced[: k - 2], last, *tail])
+            tokens = self._context(k - 2).copy().add((last, *tail)).value()
         else:
-            if marks:  # earlier steps shown more than once: count the whole text
-                earlier = [*self._spaced[: k - 2], steps[k - 2].action]
-                pieces = [q for piece in pieces for q in (earlier if piece is _EARLIER else (piece,))]
+            earlier = [self._none] if k == 1 else [*self._spaced[: k - 2], steps[k - 2].action]
+            pieces = self._fill(self._layout, k, title, earlier)
             content = "".join(pieces)
             tokens = self.counter.count_pieces(pieces)
         messages = [self._system_message] if self._system_message is not None else []
@@ -262,21 +283,23 @@ class StepRecordBuilder:
             targets=self.options.targets,
             title_hint=self.options.title_hint,
         )
-        num_steps = len(trajectory.steps)
+        steps = trajectory.steps
+        actions = [step.action for step in steps]
+        num_steps = len(steps)
         limit = self.options.max_prompt_tokens
         for k in target_indices(num_steps, self.options.targets):
             rendered = renderer.render(trajectory, k)
             if limit is not None and rendered.tokens > limit:
                 self.too_long += 1
                 continue
-            step = trajectory.steps[k - 1]
+            step = steps[k - 1]
             yield StepRecord(
                 id=f"{trajectory.id}-s{k}",
                 trajectory_id=trajectory.id,
                 step_index=k,
                 num_steps=num_steps,
                 problem=trajectory.problem,
-                previous_steps=[s.action for s in trajectory.steps[: k - 1]],
+                previous_steps=actions[: k - 1],
                 expert_action=rendered.expert_action,
                 step_title=step.title,
                 thought=step.thought,

@@ -3,6 +3,8 @@
 Rows go to a temporary file beside the output and are renamed into place only
 when the ``with`` block ends without an error and the file was finished: an
 interrupted or failed run never leaves a half-written output.
+A row is a dict or a pydantic model (written as its ``model_dump()``: JSONL
+serialises the model directly, without the intermediate dict).
 :func:`open_writers` does the same for several outputs at once (all or none). A new format is one class registered in
 :data:`WRITERS`.
 """
@@ -17,9 +19,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import OutputError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 def _umask() -> int:
@@ -112,11 +117,11 @@ class Writer:
         self.finish()
         self.publish()
 
-    def write(self, row: dict[str, Any]) -> None:
+    def write(self, row: dict[str, Any] | BaseModel) -> None:
         self._write(row)
         self.count += 1
 
-    def write_all(self, rows: Iterable[dict[str, Any]]) -> int:
+    def write_all(self, rows: Iterable[dict[str, Any] | BaseModel]) -> int:
         for row in rows:
             self.write(row)
         return self.count
@@ -125,7 +130,7 @@ class Writer:
     def _open(self, tmp: Path) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _write(self, row: dict[str, Any]) -> None:  # pragma: no cover - abstract
+    def _write(self, row: dict[str, Any] | BaseModel) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _close(self) -> None:  # pragma: no cover - abstract
@@ -148,7 +153,7 @@ class JsonlWriter(Writer):
         else:
             self._handle = open(tmp, "wb", buffering=1 << 20)
 
-    def _write(self, row: dict[str, Any]) -> None:
+    def _write(self, row: dict[str, Any] | BaseModel) -> None:
         self._handle.write(self._to_json(row) + b"\n")
 
     def _close(self) -> None:
@@ -176,8 +181,8 @@ class ParquetWriter(Writer):
         self._schema: Any = None
         self._names: frozenset[str] = frozenset()
 
-    def _write(self, row: dict[str, Any]) -> None:
-        self._buffer.append(row)
+    def _write(self, row: dict[str, Any] | BaseModel) -> None:
+        self._buffer.append(row if isinstance(row, dict) else row.model_dump())
         if len(self._buffer) >= self.batch_size:
             self._flush()
 

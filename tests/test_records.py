@@ -133,6 +133,32 @@ def test_custom_template_file(tmp_path, counter):
     assert records[1].prompt_tokens == n_tokens(records[1].prompt[0].content)
 
 
+@pytest.mark.parametrize(
+    "user",
+    [
+        "Q: {problem}\\nSo far:\\n{previous_steps}\\nNext: {next_step_number}. {next_step_title}",
+        "Step {next_step_number} ({next_step_title}) of {problem}:\\n{previous_steps}\\n",  # values before the steps
+        "{previous_steps}\\n---\\n{previous_steps}\\n{problem}",  # the steps twice
+        "{problem} next {next_step_number}",  # no steps at all
+        "{previous_steps}",  # nothing else
+    ],
+)
+def test_any_template_layout_renders_like_str_format_with_exact_counts(tmp_path, counter, user):
+    path = tmp_path / "layout.toml"
+    path.write_text(f'id = "layout-v1"\nsystem = "Be brief."\nno_previous_steps = "(none)"\nuser = "{user}"\n')
+    traj = trajectory(5)
+    traj.steps[2] = Step(action="3. Untitled step.\n   1. a nested item", body="Untitled step.")
+    text = load_template(str(path)).text("user")
+    for record in build(StepRecordOptions(template=str(path)), traj, counter):
+        k = record.step_index
+        earlier = "\n\n".join(s.action for s in traj.steps[: k - 1]) or "(none)"
+        expected = text.format(problem=traj.problem.strip(), previous_steps=earlier, next_step_number=k,
+                               next_step_title=traj.steps[k - 1].title or "")
+        assert [m.content for m in record.prompt] == ["Be brief.", expected]
+        assert record.prompt_tokens == n_tokens("Be brief.") + n_tokens(expected)
+        assert record.target_tokens == n_tokens(record.expert_action)
+
+
 def test_bad_template_placeholder(tmp_path, counter):
     path = tmp_path / "bad.toml"
     path.write_text('id = "bad"\nuser = "{problem} {nonsense}"\n')

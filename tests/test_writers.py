@@ -103,6 +103,26 @@ def test_parquet_round_trip_across_row_groups(tmp_path):
     assert table.schema.metadata[b"srl_data"] == b"yes"
 
 
+@pytest.mark.parametrize("name", ["out.jsonl", "out.jsonl.gz", "out.parquet"])
+def test_a_model_row_is_written_as_its_model_dump(tmp_path, name):
+    from srl_data.models import Reject
+
+    row = Reject(id="a", reason="too_few_steps", detail="héllo\nworld")
+    with writer_for(tmp_path / name) as writer:
+        writer.write(row)
+        writer.write(row.model_dump())  # a model and its dict give the same row
+    expected = [row.model_dump()] * 2
+    if name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(tmp_path / name).to_pylist() == expected
+    else:
+        opener = gzip.open if name.endswith(".gz") else open
+        with opener(tmp_path / name, "rt", encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+        assert lines[0] == lines[1] and [json.loads(line) for line in lines] == expected
+
+
 def test_parquet_columns_empty_in_the_first_batch_become_text(tmp_path):
     import pyarrow.parquet as pq
 
