@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 LATENCY = 0.2
 CONCURRENCY = 32
-REQUESTS = 640
+REQUESTS = 1280
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:

@@ -405,7 +405,9 @@ class _Fetch:
         self.on_progress = on_progress
         self.limiter = RateLimiter(config.rpm, config.tpm)
         self.policy = RetryPolicy(max_retries=config.max_retries, base_delay=config.retry_base_delay)
-        self.counter = TokenCounter()
+        # Prompt tokens are estimated only for what needs them (--tpm, --max-cost).
+        needs_estimate = config.tpm is not None or (budget.limit is not None and budget.price is not None)
+        self.counter = TokenCounter() if needs_estimate else None
         self.errors: dict[str, CallError] = {}
         self.in_flight: set[str] = set()
         self.fatal: CallError | None = None
@@ -453,7 +455,7 @@ class _Fetch:
     async def _send(self, item: Planned) -> None:
         request = item.request
         assert request is not None
-        estimate = estimate_prompt_tokens(self.counter, request)
+        estimate = estimate_prompt_tokens(self.counter, request) if self.counter is not None else 0
         reserved = self.budget.reserve(estimate)
         if reserved is None:
             return  # over budget: left unsent, the run stops sending

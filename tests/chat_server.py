@@ -130,6 +130,12 @@ class ChatServer:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                # Like real servers: no Nagle delay (headers and body would otherwise wait for
+                # the client's delayed ACK, about 40 ms a request).
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
