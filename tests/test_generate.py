@@ -266,3 +266,18 @@ def test_a_429_pauses_every_worker_for_its_retry_after(tmp_path: Path, server: C
     # Requests already on their way may land just after the refusal; then nobody sends until it expires.
     assert not [a for a in arrivals if t + 0.3 < a < t + 0.95]
     assert max(arrivals) >= t + 0.95
+
+
+def test_request_and_token_rate_limits_pace_the_run(tmp_path: Path, server: ChatServer) -> None:
+    import time
+
+    write_problems(tmp_path / "in.jsonl", 15)
+    start = time.monotonic()
+    summary = generate(config(tmp_path, server, rpm=600, concurrency=8))  # 10 a second, bucket of 10
+    assert summary.complete and time.monotonic() - start >= 0.45
+    # Token limit: each request reserves its prompt estimate + 1,024 expected answer tokens; the
+    # reported usage (47 tokens) gives the rest back, so 15 requests fit well within 6,000 tokens/s.
+    start = time.monotonic()
+    summary = generate(config(tmp_path, server, output=str(tmp_path / "tpm.jsonl"), tpm=360_000, concurrency=8))
+    assert summary.complete and summary.answered == 15
+    assert time.monotonic() - start < 30
