@@ -36,6 +36,9 @@ _SECRET_KEY = re.compile(
 )
 # Values that look like a key whatever their option is called.
 _SECRET_VALUE = re.compile(r"\b(hf_[A-Za-z0-9]{16,}|sk-[A-Za-z0-9_\-]{16,}|Bearer\s+\S{8,})")
+# Credentials inside a URL: user:password@ and key/token query parameters.
+_URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.\-]*://)[^/\s@]+@", re.IGNORECASE)
+_URL_SECRET_PARAM = re.compile(r"([?&](?:api[_-]?key|key|token|access_token|sig|signature)=)[^&#\s]+", re.IGNORECASE)
 # Environment variables whose values never appear in a manifest.
 SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY")
 REDACTED = "<redacted>"
@@ -63,6 +66,8 @@ def scrub(value: Any, secrets: Iterable[str] = ()) -> Any:
             return [clean(v) for v in item]
         if isinstance(item, str):
             text = _SECRET_VALUE.sub(REDACTED, item)
+            text = _URL_USERINFO.sub(rf"\1{REDACTED}@", text)
+            text = _URL_SECRET_PARAM.sub(rf"\1{REDACTED}", text)
             for secret in known:
                 text = text.replace(secret, REDACTED)
             return text

@@ -139,3 +139,12 @@ def test_generate_writes_a_manifest_with_teacher_and_sampling_but_no_key(tmp_pat
     assert read_manifest(config.failures_path)["command"] == "generate"
     for path in tmp_path.iterdir():
         assert secret not in path.read_text(encoding="utf-8"), path
+
+
+def test_credentials_inside_urls_are_redacted():
+    from srl_data.manifest import scrub
+
+    cleaned = scrub({"base_url": "https://alice:s3cr3tpass@llm.example.com/v1?api_key=abc123&model=x",
+                     "other": "http://10.0.0.1:8000/v1"})
+    assert cleaned["base_url"] == "https://<redacted>@llm.example.com/v1?api_key=<redacted>&model=x"
+    assert cleaned["other"] == "http://10.0.0.1:8000/v1"
