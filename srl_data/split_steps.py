@@ -6,20 +6,23 @@ atomically: a failed run leaves none of them behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 from .formats import get_format
 from .manifest import build_manifest, parquet_metadata, write_manifests
-from .models import Reject
+from .models import Reject, Solution
 from .readers import Row
 from .records import StepRecordBuilder, StepRecordOptions
 from .summary import RunSummary
 from .tokens import TokenCounter
 from .trajectories import ReadOptions, Segmentation, SegmentOptions, iter_solutions
-from .writers import open_writers, writer_for
+from .writers import open_writers, writer_class, writer_for
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,12 @@ class SplitStepsConfig:
     format: str = "trl"
     trajectories_out: str | None = None
     rejects: str | None = None
+    # Processes that segment and build (1: this one). Output is the same either way.
+    workers: int = 1
 
     def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ConfigError("--workers must be at least 1")
         get_format(self.format)  # validates the name
         check_distinct_paths(
             {"input": self.input, "-o": self.output, "--trajectories-out": self.trajectories_out,
@@ -56,10 +63,116 @@ def check_distinct_paths(paths: dict[str, str | None]) -> None:
         seen[resolved] = flag
 
 
+@dataclass
+class _Batch:
+    """What one batch of solutions gave, in input order: rows ready for each
+    writer (:meth:`Writer.encode`) and the counts for the summary."""
+
+    records: list[Any] = field(default_factory=list)
+    trajectories: list[Any] = field(default_factory=list)
+    rejects: list[Any] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    rules: Counter[str] = field(default_factory=Counter)
+    steps_per_trajectory: Counter[int] = field(default_factory=Counter)
+    prompt_tokens: Counter[int] = field(default_factory=Counter)
+    target_tokens: Counter[int] = field(default_factory=Counter)
+    templates: set[tuple[str, str]] = field(default_factory=set)
+    too_long: int = 0
+
+
+class _Steps:
+    """The segment and build stages for one process: a batch of solutions in,
+    a :class:`_Batch` out. Rows leave encoded for their writers, so a worker
+    process hands back bytes (JSONL) rather than models."""
+
+    def __init__(self, config: SplitStepsConfig) -> None:
+        self.segmentation = Segmentation(config.segment, preset=config.read.preset)
+        self.builder = StepRecordBuilder(config.records, TokenCounter())
+        self.to_row = get_format(config.format)
+        self.encode = writer_class(config.output).encode
+        self.encode_trajectory = writer_class(config.trajectories_out).encode if config.trajectories_out else None
+        self.encode_reject = writer_class(config.rejects).encode if config.rejects else None
+
+    def run(self, solutions: list[Solution]) -> _Batch:
+        batch = _Batch()
+        builder, to_row, encode = self.builder, self.to_row, self.encode
+        records, prompt_tokens, target_tokens = batch.records, batch.prompt_tokens, batch.target_tokens
+        too_long = builder.too_long
+        for solution in solutions:
+            trajectory = self.segmentation.segment(solution)
+            if isinstance(trajectory, Reject):
+                batch.skipped[trajectory.reason] += 1
+                if self.encode_reject is not None:
+                    batch.rejects.append(self.encode_reject(trajectory.model_dump()))
+                continue
+            batch.rules[trajectory.segmenter] += 1
+            batch.steps_per_trajectory[len(trajectory.steps)] += 1
+            if self.encode_trajectory is not None:
+                batch.trajectories.append(self.encode_trajectory(trajectory.model_dump()))
+            for record in builder.build(trajectory):
+                prompt_tokens[record.prompt_tokens] += 1
+                target_tokens[record.target_tokens] += 1
+                batch.templates.add((record.metadata.template_id, record.metadata.template_hash))
+                records.append(encode(to_row(record)))
+        batch.too_long = builder.too_long - too_long
+        return batch
+
+
+# Solutions per batch, and batches in flight per worker process: memory stays
+# flat whatever the input size (a batch of s1K solutions is a few MiB of rows).
+BATCH_SIZE = 64
+WINDOW_PER_WORKER = 2
+
+_worker_steps: _Steps | None = None
+
+
+def _start_worker(config: SplitStepsConfig) -> None:
+    global _worker_steps
+    _worker_steps = _Steps(config)
+
+
+def _run_in_worker(solutions: list[Solution]) -> _Batch:
+    assert _worker_steps is not None
+    return _worker_steps.run(solutions)
+
+
+def _batches(solutions: Iterator[Solution], size: int) -> Iterator[list[Solution]]:
+    while batch := list(islice(solutions, size)):
+        yield batch
+
+
+def _results(config: SplitStepsConfig, solutions: Iterator[Solution]) -> Iterator[_Batch]:
+    """Each batch's result, in input order: in this process, or with
+    ``config.workers`` processes at most ``WINDOW_PER_WORKER`` batches each ahead."""
+    if config.workers == 1:
+        steps = _Steps(config)
+        for batch in _batches(solutions, BATCH_SIZE):
+            yield steps.run(batch)
+        return
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    # spawn: a fresh interpreter per worker (no fork of a process with threads,
+    # such as the progress bar's); each loads the tokenizer once.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(config.workers, mp_context=context, initializer=_start_worker,
+                             initargs=(config,)) as pool:
+        pending: deque[Future[_Batch]] = deque()
+        try:
+            for batch in _batches(solutions, BATCH_SIZE):
+                pending.append(pool.submit(_run_in_worker, batch))
+                if len(pending) >= config.workers * WINDOW_PER_WORKER:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None = None) -> RunSummary:
     """Run split-steps; return what it read, skipped and wrote."""
     summary = RunSummary(input=config.input, output=config.output)
-    to_row = get_format(config.format)
     segmentation = Segmentation(config.segment, preset=config.read.preset)
     if segmentation.segmenter.kind != "agent" and config.records.agent_options():
         raise ConfigError(
@@ -68,7 +181,6 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
             f"not to segmenter '{segmentation.name}'",
             hint="Use --segmenter agent (or --preset messages, swe-agent or react), or drop the option",
         )
-    builder = StepRecordBuilder(config.records, TokenCounter())
 
     def count_row(row: Row) -> None:
         summary.rows_read += 1
@@ -87,34 +199,31 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
         )
 
     templates: set[tuple[str, str]] = set()
+    too_long = 0
     meta = parquet_metadata(manifest()) if config.output.endswith(".parquet") else None
     with open_writers(
         writer_for(config.output, metadata=meta),
-        writer_for(config.trajectories_out, json_columns={"metadata"}) if config.trajectories_out else None,
+        writer_for(config.trajectories_out) if config.trajectories_out else None,
         writer_for(config.rejects) if config.rejects else None,
     ) as (out, traj_out, rejects_out):
         assert out is not None
-
-        def reject(item: Reject) -> None:
-            summary.skipped[item.reason] += 1
-            if rejects_out is not None:
-                rejects_out.write(item.model_dump())
-
         solutions = iter_solutions(config.input, config.read, on_row=count_row)
-        for trajectory in segmentation.run(solutions, reject):
-            summary.trajectories += 1
-            summary.rules[trajectory.segmenter] += 1
-            summary.steps_per_trajectory[len(trajectory.steps)] += 1
-            if traj_out is not None:
-                traj_out.write(trajectory.model_dump())
-            for record in builder.build(trajectory):
-                summary.prompt_tokens[record.prompt_tokens] += 1
-                summary.target_tokens[record.target_tokens] += 1
-                templates.add((record.metadata.template_id, record.metadata.template_hash))
-                out.write(to_row(record))
+        for batch in _results(config, solutions):
+            summary.skipped.update(batch.skipped)
+            summary.rules.update(batch.rules)
+            summary.trajectories += sum(batch.rules.values())
+            summary.steps_per_trajectory.update(batch.steps_per_trajectory)
+            summary.prompt_tokens.update(batch.prompt_tokens)
+            summary.target_tokens.update(batch.target_tokens)
+            templates.update(batch.templates)
+            too_long += batch.too_long
+            for writer, rows in ((rejects_out, batch.rejects), (traj_out, batch.trajectories), (out, batch.records)):
+                if writer is not None:
+                    for row in rows:
+                        writer.write_encoded(row)
         summary.records_written = out.count
-    if builder.too_long:
-        summary.dropped_records["prompt_too_long"] = builder.too_long
+    if too_long:
+        summary.dropped_records["prompt_too_long"] = too_long
     if config.trajectories_out:
         summary.extra_outputs["trajectories"] = config.trajectories_out
     if config.rejects:

@@ -121,6 +121,21 @@ class Writer:
         self._write(row)
         self.count += 1
 
+    # -- rows prepared elsewhere (another process) ----------------------
+    @staticmethod
+    def encode(row: dict[str, Any] | BaseModel) -> Any:
+        """The row in the form :meth:`write_encoded` takes; a pure function of
+        the row, so worker processes can do it (JSONL: the serialised bytes)."""
+        return row
+
+    def write_encoded(self, item: Any) -> None:
+        """Write a row that :meth:`encode` prepared."""
+        self._write_encoded(item)
+        self.count += 1
+
+    def _write_encoded(self, item: Any) -> None:
+        self._write(item)
+
     def write_all(self, rows: Iterable[dict[str, Any] | BaseModel]) -> int:
         for row in rows:
             self.write(row)
@@ -156,6 +171,15 @@ class JsonlWriter(Writer):
     def _write(self, row: dict[str, Any] | BaseModel) -> None:
         self._handle.write(self._to_json(row) + b"\n")
 
+    @staticmethod
+    def encode(row: dict[str, Any] | BaseModel) -> bytes:
+        from pydantic_core import to_json
+
+        return to_json(row)
+
+    def _write_encoded(self, item: bytes) -> None:
+        self._handle.write(item + b"\n")
+
     def _close(self) -> None:
         self._handle.close()
 
@@ -180,6 +204,10 @@ class ParquetWriter(Writer):
         self._writer: Any = None
         self._schema: Any = None
         self._names: frozenset[str] = frozenset()
+
+    @staticmethod
+    def encode(row: dict[str, Any] | BaseModel) -> dict[str, Any]:
+        return row if isinstance(row, dict) else row.model_dump()
 
     def _write(self, row: dict[str, Any] | BaseModel) -> None:
         self._buffer.append(row if isinstance(row, dict) else row.model_dump())
@@ -331,10 +359,15 @@ def open_writers(*writers: Writer | None) -> Iterator[tuple[Writer | None, ...]]
 
 def writer_for(path: str | os.PathLike[str], **kwargs: Any) -> Writer:
     """The writer for ``path``, chosen by its extension."""
+    return writer_class(path)(path, **kwargs)
+
+
+def writer_class(path: str | os.PathLike[str]) -> type[Writer]:
+    """The writer class for ``path``, chosen by its extension."""
     name = Path(path).name.lower()
     for ending in sorted(WRITERS, key=len, reverse=True):
         if name.endswith(ending):
-            return WRITERS[ending](path, **kwargs)
+            return WRITERS[ending]
     raise OutputError(
         "unknown output type",
         path=str(path),

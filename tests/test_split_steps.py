@@ -144,3 +144,113 @@ def test_trajectories_written_as_parquet_read_back_like_jsonl(tmp_path, example,
         outs[ext] = [trajectory_from_row(row) for row in read_rows(tmp_path / f"traj.{ext}")]
     assert outs["parquet"] == outs["jsonl"]
     assert len(outs["jsonl"]) >= 2
+
+
+# ---------------------------------------------------------------------------
+# --workers: the same output from worker processes, in order, in bounded memory.
+
+
+def _corpus(path: Path, n: int) -> None:
+    """s1K-style rows: numbered bold steps, nested lists, display math, thinking,
+    and every seventh row too short to split (a reject)."""
+    rows = []
+    for i in range(n):
+        if i % 7 == 3:
+            rows.append({"question": f"Q{i}?", "deepseek_attempt": f"Just {i}.", "solution": str(i)})
+            continue
+        steps = [f"{k}. **Step {k} of {i}** We add {k} and {i}: ${k} + {i} = {k + i}$." for k in range(1, 2 + i % 6)]
+        if i % 2:
+            steps[0] += "\n   1. first case\n   2. second case\n$$\n3. x = 1\n$$"
+        attempt = f"<think>thinking {i}</think>Intro.\n\n" + "\n\n".join(steps) + f"\n\nFinal answer: {i}"
+        rows.append({"question": f"Problem {i}: find x.", "deepseek_attempt": attempt, "solution": str(i),
+                     "deepseek_thinking_trajectory": f"hmm {i}"})
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def _outputs(folder: Path, ext: str) -> dict[str, str]:
+    return {"output": str(folder / f"steps.{ext}"), "trajectories_out": str(folder / "traj.jsonl"),
+            "rejects": str(folder / "rejects.jsonl.gz")}
+
+
+@pytest.mark.parametrize("ext", ["jsonl", "parquet"])
+def test_workers_write_exactly_what_one_process_writes(tmp_path, monkeypatch, ext):
+    import gzip
+
+    import pyarrow.parquet as pq
+
+    from srl_data import split_steps as module
+
+    monkeypatch.setattr(module, "BATCH_SIZE", 4)  # many batches, so several are in flight at once
+    source = tmp_path / "in.jsonl"
+    _corpus(source, 90)
+    runs = {}
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}"
+        config = SplitStepsConfig(input=str(source), read=ReadOptions(preset="s1k"), workers=workers,
+                                  **_outputs(folder, ext))
+        runs[workers] = (split_steps(config).to_dict(), folder)
+    (one, first), (two, second) = runs[1], runs[2]
+    two["output"] = one["output"]
+    two["extra_outputs"] = one["extra_outputs"]
+    assert two == one
+    assert one["records_written"] > 200 and one["skipped"] == {"too_few_steps": 13}
+    if ext == "jsonl":
+        assert (second / "steps.jsonl").read_bytes() == (first / "steps.jsonl").read_bytes()
+    else:
+        assert pq.read_table(second / "steps.parquet").to_pylist() == pq.read_table(first / "steps.parquet").to_pylist()
+    assert (second / "traj.jsonl").read_bytes() == (first / "traj.jsonl").read_bytes()
+    assert gzip.decompress((second / "rejects.jsonl.gz").read_bytes()) == gzip.decompress(
+        (first / "rejects.jsonl.gz").read_bytes())
+    # In input order: trajectory ids follow the rows.
+    ids = [json.loads(line)["trajectory_id"] for line in (first / "steps.jsonl").read_text().splitlines()] \
+        if ext == "jsonl" else pq.read_table(first / "steps.parquet").column("trajectory_id").to_pylist()
+    traj_ids = [json.loads(line)["id"] for line in (first / "traj.jsonl").read_text().splitlines()]
+    assert list(dict.fromkeys(ids)) == traj_ids
+
+
+def test_workers_read_only_a_bounded_window_ahead(tmp_path, monkeypatch):
+    from srl_data import split_steps as module
+    from srl_data.trajectories import iter_solutions
+
+    monkeypatch.setattr(module, "BATCH_SIZE", 3)
+    source = tmp_path / "in.jsonl"
+    _corpus(source, 60)
+    config = SplitStepsConfig(input=str(source), output=str(tmp_path / "o.jsonl"), read=ReadOptions(preset="s1k"),
+                              workers=2)
+    pulled = 0
+
+    def solutions():
+        nonlocal pulled
+        for solution in iter_solutions(str(source), config.read):
+            pulled += 1
+            yield solution
+
+    ahead = []
+    for done, _batch in enumerate(module._results(config, solutions()), start=1):
+        ahead.append(pulled - done * 3)
+    assert done == 20
+    # Never more than the window (2 workers x 2 batches) of 3 solutions read beyond what was handed back.
+    assert max(ahead) <= 2 * module.WINDOW_PER_WORKER * 3
+
+
+def test_an_error_in_a_worker_is_the_same_one_line_error_and_leaves_no_output(tmp_path):
+    from srl_data.errors import ConfigError
+
+    template = tmp_path / "bad.toml"
+    template.write_text('id = "bad"\nuser = "{problem} {nonsense}"\n')
+    source = tmp_path / "in.jsonl"
+    _corpus(source, 10)
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError) as info:
+        split_steps(SplitStepsConfig(input=str(source), read=ReadOptions(preset="s1k"), workers=2,
+                                     records=StepRecordOptions(template=str(template)), **_outputs(out, "jsonl")))
+    assert str(info.value) == f"{template}: template uses an unknown placeholder {{nonsense}}. " \
+        "Use only: {next_step_number}, {next_step_title}, {previous_steps}, {problem}."
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_workers_must_be_at_least_one(tmp_path):
+    from srl_data.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--workers must be at least 1"):
+        SplitStepsConfig(input="in.jsonl", output=str(tmp_path / "o.jsonl"), workers=0)

@@ -104,14 +104,16 @@ def test_parquet_round_trip_across_row_groups(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["out.jsonl", "out.jsonl.gz", "out.parquet"])
-def test_a_model_row_is_written_as_its_model_dump(tmp_path, name):
+def test_a_model_row_or_an_encoded_row_is_written_as_its_model_dump(tmp_path, name):
     from srl_data.models import Reject
 
     row = Reject(id="a", reason="too_few_steps", detail="héllo\nworld")
     with writer_for(tmp_path / name) as writer:
         writer.write(row)
         writer.write(row.model_dump())  # a model and its dict give the same row
-    expected = [row.model_dump()] * 2
+        writer.write_encoded(type(writer).encode(row))  # and so does a row encoded elsewhere (a worker)
+        assert writer.count == 3
+    expected = [row.model_dump()] * 3
     if name.endswith(".parquet"):
         import pyarrow.parquet as pq
 
@@ -120,7 +122,7 @@ def test_a_model_row_is_written_as_its_model_dump(tmp_path, name):
         opener = gzip.open if name.endswith(".gz") else open
         with opener(tmp_path / name, "rt", encoding="utf-8") as handle:
             lines = handle.read().splitlines()
-        assert lines[0] == lines[1] and [json.loads(line) for line in lines] == expected
+        assert lines[0] == lines[1] == lines[2] and [json.loads(line) for line in lines] == expected
 
 
 def test_parquet_columns_empty_in_the_first_batch_become_text(tmp_path):

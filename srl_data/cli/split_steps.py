@@ -73,6 +73,10 @@ def split_steps_command(
         Optional[Path], typer.Option("--rejects", help="Write skipped solutions with their reason.",
                                      rich_help_panel=OUTPUT)
     ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Processes that segment and build records (the output is the "
+                          "same; worth it on large inputs with spare cores).")
+    ] = 1,
 ) -> None:
     """Cut expert solutions into steps and write one SRL record per step.
 
@@ -112,6 +116,7 @@ def split_steps_command(
             format=format,
             trajectories_out=str(trajectories_out) if trajectories_out else None,
             rejects=str(rejects) if rejects else None,
+            workers=workers,
         )
         with common.row_progress("split-steps") as on_row:
             return split_steps(config, on_row=on_row)

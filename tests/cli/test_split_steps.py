@@ -347,3 +347,40 @@ def test_help_lists_the_options():
                    "--thinking-field", "--segmenter", "--min-steps", "--targets", "--title-hint", "--format",
                    "--max-prompt-tokens", "--trajectories-out", "--rejects", "--split"):
         assert option in result.stdout
+
+
+# ---------------------------------------------------------------------------
+# --workers
+
+
+def test_workers_give_the_same_output_and_summary(tmp_path):
+    runs = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"steps{workers}.jsonl"
+        result = invoke("split-steps", EXAMPLES / "s1k_style.jsonl", "--preset", "s1k", "-o", out,
+                        "--max-prompt-tokens", "150", "--workers", workers)
+        assert result.exit_code == 0, result.stderr
+        runs[workers] = (out.read_bytes(), result.stdout.replace(str(out), "OUT"))
+    assert runs["2"] == runs["1"]
+    assert runs["1"][0] and "records dropped: prompt_too_long" in runs["1"][1]
+
+
+def test_a_template_error_in_a_worker_is_one_line(tmp_path):
+    src = jsonl(tmp_path / "in.jsonl", GOOD, GOOD)
+    template = write(tmp_path / "t.toml", 'id = "t1"\nuser = "{problem} then {next_step}"\n')
+    result = invoke("split-steps", src, "--prompt-template", template, "-o", tmp_path / "out.jsonl",
+                    "--workers", "2")
+    assert_clean_failure(
+        result,
+        f"{template}: template uses an unknown placeholder {{next_step}}. Use only: {{next_step_number}}, "
+        "{next_step_title}, {previous_steps}, {problem}.",
+        tmp_path, {"in.jsonl", "t.toml"},
+    )
+
+
+def test_workers_below_one_are_refused(tmp_path):
+    src = jsonl(tmp_path / "in.jsonl", GOOD)
+    result = invoke("split-steps", src, "-o", tmp_path / "out.jsonl", "--workers", "0")
+    assert result.exit_code == 2
+    assert "Invalid value for '--workers': Input should be greater than or equal to 1" in result.output
+    assert {p.name for p in tmp_path.iterdir()} == {"in.jsonl"}
