@@ -7,14 +7,11 @@ calls one library function and prints the result.
 from __future__ import annotations
 
 from ._app import app
-from . import split_steps  # noqa: F401  (registers the command)
-from . import hindsight  # noqa: F401
-from . import push  # noqa: F401
-from . import run  # noqa: F401
-from . import generate  # noqa: F401
-from . import stats  # noqa: F401
-from . import score  # noqa: F401
 
+# Commands register themselves on import; this order is the order of --help,
+# which follows the data's path: generate -> split-steps -> hindsight -> score,
+# then looking at and publishing the outputs, then the whole chain.
+from . import generate, split_steps, hindsight, score, stats, push, run  # noqa: F401,E402
 
 def main() -> None:
     app()

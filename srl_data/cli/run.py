@@ -50,8 +50,10 @@ def run_command(
         "--set", help="Override any key, dotted: --set hindsight.k=2 (values are read as YAML).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Redo every stage, even unchanged ones.")] = False,
 ) -> None:
-    """Run the whole chain from one YAML file: generate (when a teacher is
-    configured), split-steps, hindsight and push (when configured).
+    """Run the whole chain (generate, split-steps, hindsight, push) from one YAML file.
+
+    Generate runs when a teacher is configured; hindsight and push run when
+    their sections are present.
 
     Each section takes the options of its command. Every stage writes into
     output_dir; a stage whose inputs and options are unchanged since the last

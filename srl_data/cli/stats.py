@@ -30,7 +30,9 @@ def stats_command(
         Optional[Path], typer.Option("--plot", help="Also write the histograms as a PNG (needs srl-data[plot]).")
     ] = None,
 ) -> None:
-    """Counts, steps per trajectory, prompt and target tokens (p50/p95/max),
+    """Describe any srl-data output: counts, steps, tokens, rejects, horizons.
+
+    Counts, steps per trajectory, prompt and target tokens (p50/p95/max),
     rejects and failures by reason, and hindsight horizons of an output file.
 
     The kind of file is detected from its columns; the run's manifest beside
