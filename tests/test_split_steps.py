@@ -100,14 +100,15 @@ def test_min_steps_one_keeps_single_step_solutions(tmp_path):
     assert one.records_written == 1
 
 
-def test_a_bad_row_midway_leaves_no_output_at_all(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_bad_row_midway_leaves_no_output_at_all(tmp_path, workers):
     path = tmp_path / "in.jsonl"
     good = json.dumps({"problem": "p", "solution": "1. a\n2. b"})
-    path.write_text(good + "\n" + good + "\n{broken\n")
+    path.write_text((good + "\n") * 200 + "{broken\n")
     outputs = [tmp_path / "steps.jsonl", tmp_path / "traj.jsonl", tmp_path / "rejects.jsonl"]
-    with pytest.raises(InputError, match=r"in\.jsonl:3: not valid JSON"):
+    with pytest.raises(InputError, match=r"in\.jsonl:201: not valid JSON"):
         split_steps(SplitStepsConfig(input=str(path), output=str(outputs[0]), trajectories_out=str(outputs[1]),
-                                     rejects=str(outputs[2])))
+                                     rejects=str(outputs[2]), workers=workers))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 
