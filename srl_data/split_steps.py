@@ -16,12 +16,15 @@ from typing import Any
 from .errors import ConfigError
 from .formats import get_format
 from .manifest import build_manifest, parquet_metadata, write_manifests
-from .models import Reject, Solution
+from .models import Reject, Solution, Trajectory
+
+# What split-steps reads: raw solutions, or trajectories written by --trajectories-out.
+Item = Solution | Trajectory
 from .readers import Row
 from .records import StepRecordBuilder, StepRecordOptions
 from .summary import RunSummary
 from .tokens import TokenCounter
-from .trajectories import ReadOptions, Segmentation, SegmentOptions, iter_solutions
+from .trajectories import ReadOptions, Segmentation, SegmentOptions, iter_inputs
 from .writers import open_writers, writer_class, writer_for
 
 
@@ -93,13 +96,14 @@ class _Steps:
         self.encode_trajectory = writer_class(config.trajectories_out).encode if config.trajectories_out else None
         self.encode_reject = writer_class(config.rejects).encode if config.rejects else None
 
-    def run(self, solutions: list[Solution]) -> _Batch:
+    def run(self, solutions: list[Item]) -> _Batch:
         batch = _Batch()
         builder, to_row, encode = self.builder, self.to_row, self.encode
         records, prompt_tokens, target_tokens = batch.records, batch.prompt_tokens, batch.target_tokens
         too_long = builder.too_long
         for solution in solutions:
-            trajectory = self.segmentation.segment(solution)
+            # Rows written by --trajectories-out are already segmented.
+            trajectory = solution if isinstance(solution, Trajectory) else self.segmentation.segment(solution)
             if isinstance(trajectory, Reject):
                 batch.skipped[trajectory.reason] += 1
                 if self.encode_reject is not None:
@@ -131,17 +135,17 @@ def _start_worker(config: SplitStepsConfig) -> None:
     _worker_steps = _Steps(config)
 
 
-def _run_in_worker(solutions: list[Solution]) -> _Batch:
+def _run_in_worker(solutions: list[Item]) -> _Batch:
     assert _worker_steps is not None
     return _worker_steps.run(solutions)
 
 
-def _batches(solutions: Iterator[Solution], size: int) -> Iterator[list[Solution]]:
+def _batches(solutions: Iterator[Item], size: int) -> Iterator[list[Item]]:
     while batch := list(islice(solutions, size)):
         yield batch
 
 
-def _results(config: SplitStepsConfig, solutions: Iterator[Solution]) -> Iterator[_Batch]:
+def _results(config: SplitStepsConfig, solutions: Iterator[Item]) -> Iterator[_Batch]:
     """Each batch's result, in input order: in this process, or with
     ``config.workers`` processes at most ``WINDOW_PER_WORKER`` batches each ahead."""
     if config.workers == 1:
@@ -203,11 +207,11 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
     meta = parquet_metadata(manifest()) if config.output.endswith(".parquet") else None
     with open_writers(
         writer_for(config.output, metadata=meta),
-        writer_for(config.trajectories_out) if config.trajectories_out else None,
+        writer_for(config.trajectories_out, json_columns={"metadata"}) if config.trajectories_out else None,
         writer_for(config.rejects) if config.rejects else None,
     ) as (out, traj_out, rejects_out):
         assert out is not None
-        solutions = iter_solutions(config.input, config.read, on_row=count_row)
+        solutions = iter_inputs(config.input, config.read, on_row=count_row)
         for batch in _results(config, solutions):
             summary.skipped.update(batch.skipped)
             summary.rules.update(batch.rules)

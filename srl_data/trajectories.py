@@ -188,6 +188,20 @@ def trajectory_from_row(row: Row) -> Trajectory:
         ) from None
 
 
+def iter_inputs(source: str, read: ReadOptions, on_row: Callable[[Row], None] | None = None
+                ) -> Iterator[Solution | Trajectory]:
+    """Each row of ``source`` as a Trajectory when it was written by
+    ``--trajectories-out`` (already segmented), else as a Solution (``read``'s fields)."""
+    fields, required = read.field_map()
+    for row in read_rows(source, split=read.split):
+        if on_row is not None:
+            on_row(row)
+        if is_trajectory_row(row):
+            yield trajectory_from_row(row)
+        else:
+            yield to_solution(row, fields, required=required)
+
+
 def iter_trajectories(
     source: str,
     read: ReadOptions,
@@ -199,14 +213,8 @@ def iter_trajectories(
     ``--trajectories-out`` are read back as they are, any other row is read as
     a solution (``read``'s fields) and segmented; solutions that give too few
     steps go to ``on_reject``."""
-    fields, required = read.field_map()
-    for row in read_rows(source, split=read.split):
-        if on_row is not None:
-            on_row(row)
-        if is_trajectory_row(row):
-            yield trajectory_from_row(row)
-            continue
-        out = segmentation.segment(to_solution(row, fields, required=required))
+    for item in iter_inputs(source, read, on_row):
+        out = item if isinstance(item, Trajectory) else segmentation.segment(item)
         if isinstance(out, Reject):
             on_reject(out)
         else:

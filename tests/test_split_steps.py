@@ -255,3 +255,14 @@ def test_workers_must_be_at_least_one(tmp_path):
 
     with pytest.raises(ConfigError, match="--workers must be at least 1"):
         SplitStepsConfig(input="in.jsonl", output=str(tmp_path / "o.jsonl"), workers=0)
+
+
+@pytest.mark.parametrize("example, preset", [("s1k_style.jsonl", "s1k"), ("agent_messages.jsonl", "messages")])
+def test_split_steps_reads_its_own_trajectories_back_and_gives_the_same_records(tmp_path, example, preset):
+    first = tmp_path / "steps.jsonl"
+    split_steps(SplitStepsConfig(input=str(EXAMPLES / example), output=str(first), read=ReadOptions(preset=preset),
+                                 trajectories_out=str(tmp_path / "traj.jsonl")))
+    again = tmp_path / "again.jsonl"
+    summary = split_steps(SplitStepsConfig(input=str(tmp_path / "traj.jsonl"), output=str(again)))
+    assert summary.skipped == {}
+    assert again.read_text() == first.read_text()
