@@ -168,3 +168,34 @@ MaxObservationChars = Annotated[
                  help="Cut observations in the prompt after N characters, with a visible marker.",
                  rich_help_panel=AGENT),
 ]
+
+
+# ---------------------------------------------------------------------------
+# Summary tables of the commands that write records
+
+
+def summary_table(title: str) -> Any:
+    """A two-column (what, value) table for an end-of-run summary."""
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    return table
+
+
+def add_span_row(table: Any, label: str, span: dict[str, Any]) -> None:
+    """One 'min / median / max' row of a RunSummary-style dict (skipped when empty)."""
+    if span.get("min") is not None:
+        table.add_row(label, f"min {span['min']} / median {span['median']} / max {span['max']}")
+
+
+def add_output_rows(table: Any, data: dict[str, Any]) -> None:
+    """The prompt-token percentiles, the output path and any extra outputs."""
+    tokens = data["prompt_tokens"]
+    if tokens["p50"] is not None:
+        table.add_row("prompt tokens", f"p50 {tokens['p50']:,} / p95 {tokens['p95']:,} / max {tokens['max']:,}")
+    table.add_row("output", data["output"])
+    for kind, path in data["extra_outputs"].items():
+        table.add_row(kind, path)
+

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
-from rich.table import Table
 
 from . import common
 from ._app import app
@@ -124,10 +123,8 @@ def total_line(data: dict) -> str:
     return line
 
 
-def summary_table(data: dict) -> Table:
-    table = Table(title="hindsight summary", show_header=False, title_justify="left")
-    table.add_column("what", style="bold")
-    table.add_column("value")
+def summary_table(data: dict) -> Any:
+    table = common.summary_table("hindsight summary")
     table.add_row("rows read", f"{data['rows_read']:,}")
     table.add_row("trajectories", f"{data['trajectories']:,}")
     skipped = sum(data["skipped"].values())
@@ -145,13 +142,6 @@ def summary_table(data: dict) -> Table:
     if data["leaky_kept"]:
         table.add_row("leaky pairs kept (--keep-leaky)", f"{data['leaky_kept']:,}")
     table.add_row("pairs written", f"{data['records_written']:,}")
-    horizon = data["horizon"]
-    if horizon["min"] is not None:
-        table.add_row("horizon", f"min {horizon['min']} / median {horizon['median']} / max {horizon['max']}")
-    tokens = data["prompt_tokens"]
-    if tokens["p50"] is not None:
-        table.add_row("prompt tokens", f"p50 {tokens['p50']:,} / p95 {tokens['p95']:,} / max {tokens['max']:,}")
-    table.add_row("output", data["output"])
-    for kind, path in data["extra_outputs"].items():
-        table.add_row(kind, path)
+    common.add_span_row(table, "horizon", data["horizon"])
+    common.add_output_rows(table, data)
     return table

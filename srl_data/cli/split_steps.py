@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from . import common
 from ._app import app
@@ -126,9 +125,7 @@ def split_steps_command(
 
 
 def print_summary(data: dict) -> None:
-    table = Table(title="split-steps summary", show_header=False, title_justify="left")
-    table.add_column("what", style="bold")
-    table.add_column("value")
+    table = common.summary_table("split-steps summary")
     table.add_row("rows read", f"{data['rows_read']:,}")
     table.add_row("trajectories segmented", f"{data['trajectories']:,}")
     if data["rules"]:
@@ -140,13 +137,6 @@ def print_summary(data: dict) -> None:
     for reason, count in sorted(data["dropped_records"].items()):
         table.add_row(f"records dropped: {reason}", f"{count:,}")
     table.add_row("records written", f"{data['records_written']:,}")
-    steps = data["steps_per_trajectory"]
-    if steps["min"] is not None:
-        table.add_row("steps per trajectory", f"min {steps['min']} / median {steps['median']} / max {steps['max']}")
-    tokens = data["prompt_tokens"]
-    if tokens["p50"] is not None:
-        table.add_row("prompt tokens", f"p50 {tokens['p50']:,} / p95 {tokens['p95']:,} / max {tokens['max']:,}")
-    table.add_row("output", data["output"])
-    for kind, path in data["extra_outputs"].items():
-        table.add_row(kind, path)
+    common.add_span_row(table, "steps per trajectory", data["steps_per_trajectory"])
+    common.add_output_rows(table, data)
     common.stdout_console().print(table)
