@@ -152,8 +152,13 @@ def resolve_sources(specs: tuple[str, ...] | list[str]) -> list[Source]:
     return sources
 
 
+# generate --n N names sample s of problem P "P#s"; the samples of one problem share a split.
+_SAMPLE_SUFFIX = re.compile(r"#\d+$")
+
+
 def trajectory_key(row: dict[str, Any], kind: str) -> str:
-    """What keeps related rows together in one split: the trajectory id."""
+    """What keeps related rows together in one split: the trajectory id, less
+    generate's ``#<sample>`` suffix (one problem's samples never straddle splits)."""
     if kind in ("steps", "hindsight"):
         value = row.get("trajectory_id")
         if value is None and isinstance(row.get("extra_info"), dict):
@@ -161,8 +166,8 @@ def trajectory_key(row: dict[str, Any], kind: str) -> str:
     else:
         value = row.get("id")
     if value is None:
-        value = json.dumps(row.get("problem") or row, sort_keys=True, default=str)
-    return str(value)
+        return json.dumps(row.get("problem") or row, sort_keys=True, default=str)
+    return _SAMPLE_SUFFIX.sub("", str(value))
 
 
 def split_of(key: str, val_fraction: float) -> str:

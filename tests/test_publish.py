@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from srl_data.errors import ConfigError, HubError, InputError
-from srl_data.publish import PushConfig, push, resolve_sources, resolve_token, split_of, upload
+from srl_data.publish import (PushConfig, push, resolve_sources, resolve_token, split_of, trajectory_key,
+                              upload)
 
 from .outputs import FAKE_TOKEN, count_rows, every_file_text, make_outputs
 
@@ -93,6 +94,17 @@ def test_split_is_a_stable_hash_of_the_trajectory():
     share = first.count("validation") / len(first)
     assert 0.07 < share < 0.13
     assert {split_of(k, 0.0) for k in keys} == {"train"}
+
+
+def test_samples_of_one_problem_share_a_split():
+    # generate --n 2 names its rows "<problem id>#<sample>": every trajectory,
+    # step record and hindsight pair of one problem must land in one split.
+    for i in range(300):
+        keys = {trajectory_key({"trajectory_id": f"p{i}#{s}"}, "steps") for s in range(4)}
+        keys |= {trajectory_key({"extra_info": {"trajectory_id": f"p{i}#{s}"}}, "hindsight") for s in range(4)}
+        keys |= {trajectory_key({"id": f"p{i}#{s}"}, kind) for s in range(4) for kind in ("trajectories", "solutions")}
+        assert len({split_of(key, 0.5) for key in keys}) == 1, keys
+    assert trajectory_key({"trajectory_id": "p1"}, "steps") == trajectory_key({"id": "p1#0"}, "solutions")
 
 
 def test_dry_run_loads_with_datasets(outputs, tmp_path, offline_datasets):
