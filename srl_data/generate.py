@@ -411,6 +411,9 @@ class _Fetch:
         self.errors: dict[str, CallError] = {}
         self.in_flight: set[str] = set()
         self.fatal: CallError | None = None
+        # Anything else a worker raised (a full disk under the cache, a bug): the run stops sending
+        # and raises it once the workers are done, instead of the producer waiting on a dead queue.
+        self.crash: Exception | None = None
 
     def _tick(self) -> None:
         self.progress.done += 1
@@ -426,7 +429,7 @@ class _Fetch:
                 if key is None or key in self.cache or key in self.errors or key in self.in_flight:
                     self._tick()  # cached, a duplicate id, or the same request already on its way
                     continue
-                if self.fatal is not None or self.budget.stopped:
+                if self.fatal is not None or self.crash is not None or self.budget.stopped:
                     break
                 self.in_flight.add(key)
                 await queue.put(item)
@@ -436,6 +439,8 @@ class _Fetch:
         finally:
             for task in workers:
                 task.cancel()
+        if self.crash is not None:
+            raise self.crash
         if self.fatal is not None:
             raise TeacherError(self.fatal.message, hint="answers received so far are in the cache; "
                                "fix the problem and rerun the same command to resume")
@@ -446,8 +451,10 @@ class _Fetch:
             if item is None:
                 return
             try:
-                if self.fatal is None and not self.budget.stopped:
+                if self.fatal is None and self.crash is None and not self.budget.stopped:
                     await self._send(item)
+            except Exception as exc:
+                self.crash = self.crash or exc
             finally:
                 assert item.key is not None
                 self.in_flight.discard(item.key)

@@ -281,3 +281,33 @@ def test_request_and_token_rate_limits_pace_the_run(tmp_path: Path, server: Chat
     summary = generate(config(tmp_path, server, output=str(tmp_path / "tpm.jsonl"), tpm=360_000, concurrency=8))
     assert summary.complete and summary.answered == 15
     assert time.monotonic() - start < 30
+
+
+def test_a_cache_write_failure_ends_the_run_instead_of_hanging(
+    tmp_path: Path, server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from srl_data.teacher.cache import AnswerCache
+
+    def disk_full(self: AnswerCache, *args: object, **kwargs: object) -> None:
+        raise OutputError("cannot write to the answer cache (No space left on device)", path=str(self.path))
+
+    monkeypatch.setattr(AnswerCache, "put", disk_full)
+    write_problems(tmp_path / "in.jsonl", 20)
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            generate(config(tmp_path, server, concurrency=2))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert not thread.is_alive(), "generate hung after every worker failed"
+    assert len(raised) == 1 and isinstance(raised[0], OutputError)
+    assert "No space left on device" in str(raised[0])
+    assert server.total <= 2  # no more requests paid for once the cache cannot keep them
+    assert not (tmp_path / "out.jsonl").exists()
