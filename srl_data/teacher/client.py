@@ -201,7 +201,9 @@ class TeacherClient:
     ) -> None:
         from openai import AsyncOpenAI
 
-        self.base_url = base_url
+        from ..manifest import scrub
+
+        self.base_url = scrub(base_url)  # as shown in messages: credentials in the URL redacted
         self.api_key_env = api_key_env
         self._secret = api_key or ""
         self._client = AsyncOpenAI(

@@ -178,3 +178,27 @@ def test_429_out_of_quota_stops_the_run_instead_of_retrying(server: ChatServer) 
     err = fails(server, request())
     assert (err.kind, err.fatal, err.retryable) == ("insufficient_quota", True, False)
     assert err.message.startswith("the account behind the API key has no quota left (HTTP 429): You exceeded")
+
+
+def test_credentials_in_the_base_url_appear_in_no_error_message(server: ChatServer) -> None:
+    # Some proxies take their key in the URL; the manifest redacts it, so must every error message.
+    live = server.url.replace("http://", "http://user:pw-SECRET-1@")
+    server.script = lambda body, n: Served.error(404, "model 'm' not found")
+
+    async def main(url: str) -> CallError:
+        client = TeacherClient(base_url=url, api_key=None, api_key_env="K", timeout=2)
+        try:
+            with pytest.raises(CallError) as info:
+                await client.complete(request())
+            return info.value
+        finally:
+            await client.aclose()
+
+    not_found = asyncio.run(main(live))
+    assert not_found.kind == "not_found" and "pw-SECRET-1" not in not_found.message
+    assert "127.0.0.1" in not_found.message
+    with ChatServer() as gone:
+        dead = gone.url.replace("http://", "http://user:pw-SECRET-2@") + "?api-key=SECRET-3"
+    unreachable = asyncio.run(main(dead))
+    assert unreachable.kind == "connection"
+    assert "SECRET" not in unreachable.message and "127.0.0.1" in unreachable.message
