@@ -64,6 +64,37 @@ def _not_an_object(path: Path, line: int | str, value: Any, hint: str) -> InputE
     )
 
 
+# A JSON escape of a UTF-16 surrogate: paired ones decode to one character, a
+# lone one to a str that cannot be encoded (the run would fail when writing).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_lone_surrogate(v) for v in value)
+    return False
+
+
+def _check_surrogates(row: Row) -> Row:
+    """``row`` unless it holds a lone surrogate (a one-line error naming the field)."""
+    for name, value in row.data.items():
+        if _lone_surrogate(name) or _lone_surrogate(value):
+            raise row.error(
+                "holds a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair), which is not a character",
+                field=name.encode("utf-8", "backslashreplace").decode("utf-8"),
+                hint="fix the text where this file was made (often a cut-off emoji)",
+            )
+    return row
+
+
 def read_jsonl(path: Path) -> Iterator[Row]:
     with _open_text(path) as handle:
         try:
@@ -84,7 +115,8 @@ def read_jsonl(path: Path) -> Iterator[Row]:
                     ) from None
                 if not isinstance(value, dict):
                     raise _not_an_object(path, number, value, "each line must hold one JSON object")
-                yield Row(value, str(path), number)
+                row = Row(value, str(path), number)
+                yield _check_surrogates(row) if _SURROGATE_ESCAPE.search(text) else row
         except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as exc:
             raise InputError(
                 f"cannot be read as UTF-8 JSON Lines ({exc.__class__.__name__})",
@@ -96,7 +128,8 @@ def read_jsonl(path: Path) -> Iterator[Row]:
 def read_json(path: Path) -> Iterator[Row]:
     with _open_text(path) as handle:
         try:
-            value = json.load(handle)
+            text = handle.read()
+            value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"not valid JSON ({exc.msg})",
@@ -107,22 +140,25 @@ def read_json(path: Path) -> Iterator[Row]:
             ) from None
         except UnicodeDecodeError:
             raise InputError("is not UTF-8 text", path=str(path)) from None
+    check = _check_surrogates if _SURROGATE_ESCAPE.search(text) else (lambda row: row)
+    del text
     if isinstance(value, dict):
-        yield Row(value, str(path), None)
+        yield check(Row(value, str(path), None))
         return
     if not isinstance(value, list):
         raise _not_an_object(path, 1, value, "a .json file must hold an array of objects")
     for index, item in enumerate(value, start=1):
         if not isinstance(item, dict):
             raise _not_an_object(path, f"item {index}", item, "every array item must be an object")
-        yield Row(item, str(path), f"item {index}")
+        yield check(Row(item, str(path), f"item {index}"))
 
 
 def read_traj(path: Path) -> Iterator[Row]:
     """A SWE-agent ``.traj`` file: one JSON document (``history``, ``trajectory``, ``info``)."""
     with _open_text(path) as handle:
         try:
-            value = json.load(handle)
+            text = handle.read()
+            value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"not valid JSON ({exc.msg})",
@@ -134,7 +170,8 @@ def read_traj(path: Path) -> Iterator[Row]:
             raise InputError("is not UTF-8 text", path=str(path)) from None
     if not isinstance(value, dict):
         raise _not_an_object(path, 1, value, "A .traj file holds one SWE-agent trajectory as a JSON object")
-    yield Row(value, str(path), None)
+    row = Row(value, str(path), None)
+    yield _check_surrogates(row) if _SURROGATE_ESCAPE.search(text) else row
 
 
 def read_csv(path: Path) -> Iterator[Row]:

@@ -60,6 +60,30 @@ def test_malformed_json_line(tmp_path):
     )
 
 
+@pytest.mark.parametrize("name, text, where", [
+    ("in.jsonl", json.dumps(GOOD) + "\n" + '{"problem": "p\\ud800", "solution": "1. a\\n2. b"}\n', ":2"),
+    ("in.json", '[{"problem": "p", "solution": "1. a\\n2. b", "id": "x\\udfff"}]', ":item 1"),
+])
+def test_lone_surrogate_escape(tmp_path, name, text, where):
+    # Valid JSON, but "\ud800" alone is no character: it cannot be written as UTF-8.
+    src = write(tmp_path / name, text)
+    field = "problem" if name == "in.jsonl" else "id"
+    result = invoke("split-steps", src, "-o", tmp_path / "out.jsonl")
+    assert_clean_failure(
+        result,
+        f"{src}{where}: field '{field}': holds a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair), "
+        "which is not a character. Fix the text where this file was made (often a cut-off emoji).",
+        tmp_path, {name},
+    )
+
+
+def test_surrogate_pairs_are_characters(tmp_path):
+    src = write(tmp_path / "in.jsonl", '{"problem": "p \\ud83d\\ude00", "solution": "1. a\\n2. b"}\n')
+    result = invoke("split-steps", src, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()[0])["problem"] == "p \U0001f600"
+
+
 def test_missing_field(tmp_path):
     src = jsonl(tmp_path / "in.jsonl", GOOD, {"question": "q", "solution": "1. a\n2. b"})
     result = invoke("split-steps", src, "-o", tmp_path / "out.jsonl")
