@@ -173,7 +173,10 @@ def as_number(text: str) -> Fraction | None:
             return None
         return a / b
     if _NUMBER.match(text):
-        return Fraction(text)
+        try:
+            return Fraction(text)
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits): compare as text
+            return None
     return None
 
 

@@ -124,3 +124,12 @@ def test_math_verify_gives_a_second_opinion_when_installed() -> None:
     assert Verifier().check(solution, "(x+1)^2").verified is True
     assert Verifier().check("\\boxed{\\sqrt{4}}", "2").verified is True
     assert Verifier().check("\\boxed{\\sqrt{5}}", "2").verified is False
+
+
+def test_a_number_too_long_to_convert_is_compared_as_text() -> None:
+    # Python refuses int() of more than 4,300 digits; a runaway answer must not crash the write pass.
+    huge = "9" * 5000
+    verifier = Verifier(use_math_verify=False)
+    assert verifier.check(f"\\boxed{{{huge}}}", "5").verified is False
+    assert verifier.check(f"\\boxed{{{huge}}}", huge).verified is True
+    assert answers_match(f"{huge}/3", "5") is False
