@@ -162,7 +162,7 @@ def parse_reply(body: Any) -> Reply:
     if content is not None and not isinstance(content, str):
         # Some servers return a list of content parts.
         if isinstance(content, list):
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            content = "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
         else:
             raise CallError("malformed_response", "the message 'content' is not text", retryable=True)
     reasoning = message.get("reasoning_content")

@@ -202,3 +202,10 @@ def test_credentials_in_the_base_url_appear_in_no_error_message(server: ChatServ
     unreachable = asyncio.run(main(dead))
     assert unreachable.kind == "connection"
     assert "SECRET" not in unreachable.message and "127.0.0.1" in unreachable.message
+
+
+def test_content_parts_without_text_are_skipped_not_a_crash() -> None:
+    body = {"choices": [{"message": {"content": [{"type": "image_url", "image_url": {"url": "x"}},
+                                                 {"type": "text", "text": None}, {"type": "text", "text": "a"}]},
+                         "finish_reason": "stop"}]}
+    assert parse_reply(body).content == "a"
