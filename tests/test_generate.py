@@ -311,3 +311,26 @@ def test_a_cache_write_failure_ends_the_run_instead_of_hanging(
     assert "No space left on device" in str(raised[0])
     assert server.total <= 2  # no more requests paid for once the cache cannot keep them
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_token_limit_reservations_are_corrected_by_reported_usage(
+    tmp_path: Path, server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from srl_data.teacher.ratelimit import RateLimiter
+
+    corrections: list[tuple[int, int]] = []
+    original = RateLimiter.correct
+
+    def spy(self: RateLimiter, estimated: int, actual: int) -> None:
+        corrections.append((estimated, actual))
+        original(self, estimated, actual)
+
+    monkeypatch.setattr(RateLimiter, "correct", spy)
+    write_problems(tmp_path / "in.jsonl", 5)
+    summary = generate(config(tmp_path, server, tpm=600_000, concurrency=1))
+    assert summary.complete
+    # Each reservation (prompt estimate + 1,024 expected answer tokens at first) is replaced by the
+    # total the server reported for that request.
+    reported = [20 + len(json.loads(line)["solution"].split()) for line in (tmp_path / "out.jsonl").open()]
+    assert [actual for _, actual in corrections] == reported
+    assert corrections[0][0] > 1024 and all(estimated > actual for estimated, actual in corrections)
