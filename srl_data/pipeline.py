@@ -182,6 +182,8 @@ def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None =
     except OSError as exc:
         raise ConfigError(f"cannot read the config ({exc.strerror})", path=str(path),
                           hint="give the path of a YAML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError("is not UTF-8 text", path=str(path), hint="save the config as UTF-8") from None
     try:
         raw = yaml.safe_load(text)
         tree = yaml.compose(text)
@@ -585,6 +587,27 @@ def save_config(config: PipelineConfig, output_dir: Path) -> Path:
     return target
 
 
+# The config key that names each stage output (by its key in Stage.outputs).
+_OUTPUT_KEYS = {"solutions": "output", "steps": "output", "trajectories": "trajectories_out", "rejects": "rejects",
+                "hindsight": "output", "hindsight_rejects": "rejects"}
+
+
+def _check_distinct_outputs(ctx: RunContext, stages: list[Stage]) -> None:
+    """Two outputs of one name would overwrite each other (a later stage's rows
+    replacing steps, or hindsight reading a file split-steps is rewriting)."""
+    seen: dict[str, str] = {}
+    for stage in stages:
+        for what, output in stage.outputs(ctx).items():
+            path = os.path.normpath(output)
+            key = f"{stage.name}.{_OUTPUT_KEYS.get(what, what)}"
+            if path in seen:
+                shown = os.path.relpath(path, ctx.output_dir)
+                raise ConfigError(f"{seen[path]} and {key} are the same file ({shown}): one stage would "
+                                  "overwrite the other's output", path=ctx.config.path,
+                                  hint="give each output its own name")
+            seen[path] = key
+
+
 def run_pipeline(config: PipelineConfig, *, force: bool = False,
                  on_stage: Callable[[str, str], None] | None = None) -> PipelineResult:
     """Run every configured stage in order, skipping those whose inputs and options are unchanged."""
@@ -597,5 +620,6 @@ def run_pipeline(config: PipelineConfig, *, force: bool = False,
     stages = [stage for stage in STAGES if stage.enabled(ctx)]
     for stage in stages:
         stage.check(ctx)
+    _check_distinct_outputs(ctx, stages)
     results = [stage.run(ctx) for stage in stages]
     return PipelineResult(output_dir=str(output_dir), config_file=str(saved), stages=results)

@@ -54,6 +54,30 @@ def test_bad_config_files_name_the_key_line_and_file(tmp_path, text, message):
     assert str(err.value).startswith(message.format(path=path))
 
 
+def test_a_config_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_bytes(b"\xff\xfe input: a\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}: is not UTF-8 text. Save the config as UTF-8."
+
+
+@pytest.mark.parametrize(("sections", "message"), [
+    ({"split_steps": {"output": "a.jsonl"}, "hindsight": {"output": "a.jsonl"}},
+     "split_steps.output and hindsight.output are the same file (a.jsonl): one stage would overwrite the "
+     "other's output. Give each output its own name."),
+    ({"split_steps": {"output": "trajectories.jsonl"}},
+     "split_steps.output and split_steps.trajectories_out are the same file (trajectories.jsonl): one stage "
+     "would overwrite the other's output. Give each output its own name."),
+])
+def test_two_outputs_of_one_name_fail_before_any_stage_runs(tmp_path, sections, message):
+    path = gsm8k_config(tmp_path, **sections)
+    with pytest.raises(ConfigError) as err:
+        run_pipeline(load_config(path))
+    assert str(err.value) == f"{path}: {message}"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [SAVED_CONFIG]
+
+
 def test_bad_values_fail_before_any_stage_runs(tmp_path):
     path = gsm8k_config(tmp_path, hindsight={"strategy": "sideways"})
     with pytest.raises(ConfigError) as err:
