@@ -95,6 +95,10 @@ class _Steps:
         self.encode = writer_class(config.output).encode
         self.encode_trajectory = writer_class(config.trajectories_out).encode if config.trajectories_out else None
         self.encode_reject = writer_class(config.rejects).encode if config.rejects else None
+        # Agent-only record options: checked per item, since a --trajectories-out file
+        # read back may hold agent trajectories whatever --segmenter says.
+        self.agent_options = config.records.agent_options()
+        self.config = config
 
     def run(self, solutions: list[Item]) -> _Batch:
         batch = _Batch()
@@ -103,7 +107,15 @@ class _Steps:
         too_long = builder.too_long
         for solution in solutions:
             # Rows written by --trajectories-out are already segmented.
-            trajectory = solution if isinstance(solution, Trajectory) else self.segmentation.segment(solution)
+            if isinstance(solution, Trajectory):
+                trajectory = solution
+                if self.agent_options and trajectory.kind != "agent":
+                    raise self._agent_only(f"text trajectories (segmenter '{trajectory.segmenter}', "
+                                           f"trajectory '{trajectory.id}')", "drop the option for this input")
+            else:
+                if self.agent_options:
+                    self.check_agent_options(self.config, self.segmentation)
+                trajectory = self.segmentation.segment(solution)
             if isinstance(trajectory, Reject):
                 batch.skipped[trajectory.reason] += 1
                 if self.encode_reject is not None:
@@ -120,6 +132,22 @@ class _Steps:
                 records.append(encode(to_row(record)))
         batch.too_long = builder.too_long - too_long
         return batch
+
+    def _agent_only(self, what: str, hint: str) -> ConfigError:
+        return _agent_only(self.agent_options, what, hint)
+
+    @staticmethod
+    def check_agent_options(config: SplitStepsConfig, segmentation: Segmentation) -> None:
+        """Agent-only options with a segmenter that makes text trajectories: a ConfigError."""
+        flags = config.records.agent_options()
+        if flags and segmentation.segmenter.kind != "agent":
+            raise _agent_only(flags, f"segmenter '{segmentation.name}'",
+                              "use --segmenter agent (or --preset messages, swe-agent or react), or drop the option")
+
+
+def _agent_only(flags: list[str], what: str, hint: str) -> ConfigError:
+    verb = "applies" if len(flags) == 1 else "apply"
+    return ConfigError(f"{' and '.join(flags)} {verb} only to agent trajectories, not to {what}", hint=hint)
 
 
 # Solutions per batch, and batches in flight per worker process: memory stays
@@ -178,13 +206,10 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
     """Run split-steps; return what it read, skipped and wrote."""
     summary = RunSummary(input=config.input, output=config.output)
     segmentation = Segmentation(config.segment, preset=config.read.preset)
-    if segmentation.segmenter.kind != "agent" and config.records.agent_options():
-        raise ConfigError(
-            f"{' and '.join(config.records.agent_options())} "
-            f"{'applies' if len(config.records.agent_options()) == 1 else 'apply'} only to agent trajectories, "
-            f"not to segmenter '{segmentation.name}'",
-            hint="Use --segmenter agent (or --preset messages, swe-agent or react), or drop the option",
-        )
+    if config.read.preset is not None or config.segment.segmenter is not None:
+        # Raw solutions were asked for: a text segmenter refuses agent options before
+        # anything is read (without either, the input may be agent trajectories read back).
+        _Steps.check_agent_options(config, segmentation)
 
     def count_row(row: Row) -> None:
         summary.rows_read += 1

@@ -132,6 +132,36 @@ def test_bad_agent_rows_are_counted_rejects(tmp_path):
     ]
 
 
+def test_agent_options_apply_to_agent_trajectories_read_back(tmp_path):
+    # The README's flow: render a --trajectories-out file again with other options.
+    trajectories = tmp_path / "trajectories.jsonl"
+    first = invoke("split-steps", EXAMPLE, "--preset", "messages", "-o", tmp_path / "all.jsonl",
+                   "--trajectories-out", trajectories)
+    assert first.exit_code == 0, first.output
+    again = invoke("split-steps", trajectories, "--history-window", "1", "-o", tmp_path / "window.jsonl")
+    direct = invoke("split-steps", EXAMPLE, "--preset", "messages", "--history-window", "1",
+                    "-o", tmp_path / "direct.jsonl")
+    assert again.exit_code == 0, again.output
+    assert direct.exit_code == 0, direct.output
+    window, expected = read_jsonl(tmp_path / "window.jsonl"), read_jsonl(tmp_path / "direct.jsonl")
+    assert [r["prompt"] for r in window] == [r["prompt"] for r in expected]
+    assert [r["prompt"] for r in window] != [r["prompt"] for r in read_jsonl(tmp_path / "all.jsonl")]
+
+
+def test_agent_options_refused_for_text_trajectories_read_back(tmp_path):
+    trajectories = tmp_path / "trajectories.jsonl"
+    first = invoke("split-steps", ROOT / "examples" / "gsm8k_style.jsonl", "--preset", "gsm8k",
+                   "-o", tmp_path / "steps.jsonl", "--trajectories-out", trajectories)
+    assert first.exit_code == 0, first.output
+    out = tmp_path / "again.jsonl"
+    result = invoke("split-steps", trajectories, "--history-window", "1", "-o", out)
+    assert result.exit_code == 2
+    first_id = read_jsonl(trajectories)[0]["id"]
+    assert result.stderr == ("Error: --history-window applies only to agent trajectories, not to text trajectories "
+                             f"(segmenter 'lines', trajectory '{first_id}'). Drop the option for this input.\n")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
