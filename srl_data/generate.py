@@ -488,7 +488,8 @@ class _Fetch:
             if err.fatal:
                 self.fatal = self.fatal or err
             else:
-                self.errors[request.key] = err
+                # Kept until the write pass: a bare copy, not the traceback and HTTP exchange behind it.
+                self.errors[request.key] = CallError(err.kind, err.message, status=err.status, retryable=err.retryable)
                 self.progress.failed += 1
                 self._tick()
             return

@@ -334,3 +334,30 @@ def test_token_limit_reservations_are_corrected_by_reported_usage(
     reported = [20 + len(json.loads(line)["solution"].split()) for line in (tmp_path / "out.jsonl").open()]
     assert [actual for _, actual in corrections] == reported
     assert corrections[0][0] > 1024 and all(estimated > actual for estimated, actual in corrections)
+
+
+def test_failed_requests_are_remembered_without_their_traceback(
+    tmp_path: Path, server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The errors wait for the write pass; a traceback (and the openai exception behind it, with the
+    # HTTP request and response) kept alive for each made memory grow ~30 KB per failed request.
+    import srl_data.generate as module
+
+    fetches: list = []
+    original = module._Fetch.__init__
+
+    def keep(self: object, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        fetches.append(self)
+
+    monkeypatch.setattr(module._Fetch, "__init__", keep)
+    server.script = lambda body, n: Served.error(400, "prompt too long")
+    write_problems(tmp_path / "in.jsonl", 3)
+    summary = generate(config(tmp_path, server))
+    assert summary.outcomes == {"error: bad_request": 3}
+    errors = list(fetches[0].errors.values())
+    assert len(errors) == 3
+    assert all(e.__traceback__ is None and e.__context__ is None and e.__cause__ is None for e in errors)
+    assert read_jsonl(tmp_path / "out.failures.jsonl")[0]["detail"] == (
+        "the server rejected the request (HTTP 400): prompt too long"
+    )
