@@ -174,14 +174,36 @@ def read_traj(path: Path) -> Iterator[Row]:
     yield _check_surrogates(row) if _SURROGATE_ESCAPE.search(text) else row
 
 
+_EXTRA_CELLS = object()  # DictReader's key for the cells of a row longer than the header
+
+
 def read_csv(path: Path) -> Iterator[Row]:
+    # One cell may hold a whole solution or thinking trace (s1K's run past csv's
+    # default limit of 131,072 characters).
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
     with _open_text(path) as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None:
-            return
-        for record in reader:
-            # reader.line_num is the physical line the record ended on.
-            yield Row(dict(record), str(path), reader.line_num)
+        try:
+            reader = csv.DictReader(handle, restkey=_EXTRA_CELLS)  # type: ignore[arg-type]
+            if reader.fieldnames is None:
+                return
+            for record in reader:
+                # reader.line_num is the physical line the record ended on.
+                extra = record.pop(_EXTRA_CELLS, None)  # type: ignore[call-overload]
+                if extra is not None:
+                    raise InputError(
+                        f"has {len(reader.fieldnames) + len(extra)} cells but the header names "
+                        f"{len(reader.fieldnames)} columns",
+                        path=str(path),
+                        line=reader.line_num,
+                        hint="quote cells that hold commas, or add the missing column names to the header",
+                    )
+                yield Row(dict(record), str(path), reader.line_num)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"cannot be read as UTF-8 CSV ({exc.__class__.__name__})",
+                path=str(path),
+                hint="check the file's extension and encoding",
+            ) from None
 
 
 def read_parquet(path: Path) -> Iterator[Row]:

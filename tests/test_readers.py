@@ -85,6 +85,29 @@ def test_parquet(tmp_path):
     assert rows[0].location == f"{path}:row 1"
 
 
+def test_csv_field_longer_than_the_csv_module_default(tmp_path):
+    # s1K thinking traces run past csv's default 131,072-character field limit.
+    path = tmp_path / "in.csv"
+    long = "x" * 300_000
+    path.write_text(f"problem,solution\nq,{long}\n", encoding="utf-8")
+    assert _data(read_rows(path)) == [{"problem": "q", "solution": long}]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"problem,solution\nq,s,extra\n",
+     "{path}:2: has 3 cells but the header names 2 columns. Quote cells that hold commas, "
+     "or add the missing column names to the header."),
+    (b"problem,solution\nq,\xff\n",
+     "{path}: cannot be read as UTF-8 CSV (UnicodeDecodeError). Check the file's extension and encoding."),
+])
+def test_csv_bad_rows_are_input_errors(tmp_path, content, message):
+    path = tmp_path / "in.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as err:
+        list(read_rows(path))
+    assert str(err.value) == message.format(path=path)
+
+
 def test_csv_with_a_multiline_field(tmp_path):
     path = tmp_path / "in.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:
