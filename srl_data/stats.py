@@ -245,6 +245,10 @@ def collect_stats(path: str | Path, kind: str | None = None) -> Stats:
 
 def plot_stats(stats: Stats, output: str | Path) -> Path:
     """Write the histograms of ``stats`` as a PNG; needs matplotlib (the ``plot`` extra)."""
+    if Path(output).suffix.lower() != ".png":
+        from .errors import ConfigError
+
+        raise ConfigError("--plot writes a PNG", path=str(output), hint="end the file name in .png")
     try:
         import matplotlib
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from srl_data.errors import InputError, MissingDependencyError
+from srl_data.errors import ConfigError, InputError, MissingDependencyError
 from srl_data.stats import StatsCollector, collect_stats, detect_kind, plot_stats
 from srl_data.summary import percentile
 
@@ -105,6 +105,14 @@ def test_plot_writes_a_png_with_every_histogram(outputs, tmp_path):
 
     height, width = matplotlib.image.imread(png).shape[:2]
     assert (width, height) == (1280, 800)  # 2 x 2 panels: steps, horizons, prompt and target tokens
+
+
+@pytest.mark.parametrize("name", ["plot.txt", "plot"])
+def test_plot_to_a_name_that_is_not_png(outputs, tmp_path, name):
+    with pytest.raises(ConfigError) as err:
+        plot_stats(collect_stats(outputs.steps), tmp_path / name)
+    assert str(err.value) == f"{tmp_path / name}: --plot writes a PNG. End the file name in .png."
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_plot_without_matplotlib_says_how_to_install(outputs, tmp_path, monkeypatch):
