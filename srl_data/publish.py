@@ -370,6 +370,8 @@ def dry_run(config: PushConfig) -> PushResult:
     """Write exactly what would be uploaded into ``config.out``; no network."""
     assert config.out is not None
     out = Path(config.out)
+    if out.exists() and not out.is_dir():
+        raise OutputError("is a file, not a folder", path=str(out), hint="give --out an empty or new folder")
     if out.exists() and any(out.iterdir()):
         if not (out / "README.md").is_file() or not (out / "data").is_dir():
             raise OutputError("is not empty and not an earlier dry run", path=str(out),

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from srl_data.errors import ConfigError, HubError, InputError
+from srl_data.errors import ConfigError, HubError, InputError, OutputError
 from srl_data.publish import (PushConfig, push, resolve_sources, resolve_token, split_of, trajectory_key,
                               upload)
 
@@ -163,6 +163,15 @@ def test_a_second_dry_run_replaces_the_folder_and_refuses_foreign_folders(output
         push(PushConfig(sources=(str(outputs.steps),), repo_id="org/x", dry_run=True, out=str(foreign)))
     assert "is not empty and not an earlier dry run" in str(err.value)
     assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_dry_run_out_that_is_a_file_is_refused(outputs, tmp_path):
+    taken = tmp_path / "hub"
+    taken.write_text("keep me")
+    with pytest.raises(OutputError) as err:
+        push(PushConfig(sources=(str(outputs.steps),), repo_id="org/x", dry_run=True, out=str(taken)))
+    assert str(err.value) == f"{taken}: is a file, not a folder. Give --out an empty or new folder."
+    assert taken.read_text() == "keep me"
 
 
 # ---------------------------------------------------------------------------
