@@ -125,23 +125,22 @@ def read_jsonl(path: Path) -> Iterator[Row]:
             ) from None
 
 
-def read_json(path: Path) -> Iterator[Row]:
+def _load_document(path: Path, hint: str) -> tuple[Any, Callable[[Row], Row]]:
+    """A whole-file JSON document, and the check its rows need (surrogates)."""
     with _open_text(path) as handle:
         try:
             text = handle.read()
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(
-                f"not valid JSON ({exc.msg})",
-                path=str(path),
-                line=exc.lineno,
-                hint="a .json file must hold one JSON array of objects; "
-                "for one object a line use a .jsonl file",
-            ) from None
+            raise InputError(f"not valid JSON ({exc.msg})", path=str(path), line=exc.lineno, hint=hint) from None
         except UnicodeDecodeError:
             raise InputError("is not UTF-8 text", path=str(path)) from None
-    check = _check_surrogates if _SURROGATE_ESCAPE.search(text) else (lambda row: row)
-    del text
+    return value, (_check_surrogates if _SURROGATE_ESCAPE.search(text) else (lambda row: row))
+
+
+def read_json(path: Path) -> Iterator[Row]:
+    value, check = _load_document(
+        path, "a .json file must hold one JSON array of objects; for one object a line use a .jsonl file")
     if isinstance(value, dict):
         yield check(Row(value, str(path), None))
         return
@@ -155,23 +154,11 @@ def read_json(path: Path) -> Iterator[Row]:
 
 def read_traj(path: Path) -> Iterator[Row]:
     """A SWE-agent ``.traj`` file: one JSON document (``history``, ``trajectory``, ``info``)."""
-    with _open_text(path) as handle:
-        try:
-            text = handle.read()
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"not valid JSON ({exc.msg})",
-                path=str(path),
-                line=exc.lineno,
-                hint="A .traj file holds one SWE-agent trajectory as a JSON object",
-            ) from None
-        except UnicodeDecodeError:
-            raise InputError("is not UTF-8 text", path=str(path)) from None
+    hint = "A .traj file holds one SWE-agent trajectory as a JSON object"
+    value, check = _load_document(path, hint)
     if not isinstance(value, dict):
-        raise _not_an_object(path, 1, value, "A .traj file holds one SWE-agent trajectory as a JSON object")
-    row = Row(value, str(path), None)
-    yield _check_surrogates(row) if _SURROGATE_ESCAPE.search(text) else row
+        raise _not_an_object(path, 1, value, hint)
+    yield check(Row(value, str(path), None))
 
 
 _EXTRA_CELLS = object()  # DictReader's key for the cells of a row longer than the header
