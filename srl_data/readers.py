@@ -54,8 +54,9 @@ Reader = Callable[[Path], Iterator[Row]]
 
 def _open_text(path: Path) -> io.TextIOBase:
     if path.name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
+    # utf-8-sig: files saved with a byte-order mark (common in Windows exports) read as plain UTF-8.
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def _not_an_object(path: Path, line: int | str, value: Any, hint: str) -> InputError:

@@ -112,6 +112,7 @@ class _Steps:
                 if self.agent_options and trajectory.kind != "agent":
                     raise self._agent_only(f"text trajectories (segmenter '{trajectory.segmenter}', "
                                            f"trajectory '{trajectory.id}')", "drop the option for this input")
+                trajectory = self.segmentation.check(trajectory)
             else:
                 if self.agent_options:
                     self.check_agent_options(self.config, self.segmentation)

@@ -110,6 +110,18 @@ class Segmentation:
                 hint="Use --segmenter agent (or --preset messages, swe-agent or react), or drop the option",
             )
 
+    def check(self, trajectory: Trajectory) -> Trajectory | Reject:
+        """A trajectory read back from ``--trajectories-out`` is already cut into
+        steps; only ``--min-steps`` still applies to it."""
+        if len(trajectory.steps) < self.min_steps:
+            return Reject(
+                id=trajectory.id,
+                reason="too_few_steps",
+                detail=f"the trajectory read back has {len(trajectory.steps)} step(s); --min-steps is {self.min_steps}",
+                location=trajectory.source,
+            )
+        return trajectory
+
     def segment(self, solution: Solution) -> Trajectory | Reject:
         if not (solution.solution or "").strip() and not solution.messages:
             return Reject(
@@ -214,7 +226,7 @@ def iter_trajectories(
     a solution (``read``'s fields) and segmented; solutions that give too few
     steps go to ``on_reject``."""
     for item in iter_inputs(source, read, on_row):
-        out = item if isinstance(item, Trajectory) else segmentation.segment(item)
+        out = segmentation.check(item) if isinstance(item, Trajectory) else segmentation.segment(item)
         if isinstance(out, Reject):
             on_reject(out)
         else:

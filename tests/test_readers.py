@@ -333,3 +333,15 @@ def test_malformed_jsonl_column(tmp_path, line, where):
     with pytest.raises(InputError) as info:
         list(read_rows(path))
     assert f" at {where}). " in str(info.value)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("in.jsonl", '{"problem": "p", "solution": "s"}\n'),
+    ("in.json", '[{"problem": "p", "solution": "s"}]'),
+    ("in.csv", "problem,solution\np,s\n"),
+])
+def test_a_utf8_byte_order_mark_is_not_part_of_the_first_field(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    rows = list(read_rows(path))
+    assert [row.data for row in rows] == [{"problem": "p", "solution": "s"}]

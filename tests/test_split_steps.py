@@ -266,3 +266,14 @@ def test_split_steps_reads_its_own_trajectories_back_and_gives_the_same_records(
     summary = split_steps(SplitStepsConfig(input=str(tmp_path / "traj.jsonl"), output=str(again)))
     assert summary.skipped == {}
     assert again.read_text() == first.read_text()
+
+
+def test_min_steps_applies_to_trajectories_read_back(tmp_path):
+    split_steps(SplitStepsConfig(input=str(EXAMPLES / "s1k_style.jsonl"), output=str(tmp_path / "steps.jsonl"),
+                                 read=ReadOptions(preset="s1k"), trajectories_out=str(tmp_path / "traj.jsonl")))
+    summary = split_steps(SplitStepsConfig(input=str(tmp_path / "traj.jsonl"), output=str(tmp_path / "again.jsonl"),
+                                           segment=SegmentOptions(min_steps=3), rejects=str(tmp_path / "rej.jsonl")))
+    rejects = [json.loads(line) for line in (tmp_path / "rej.jsonl").read_text().splitlines()]
+    assert summary.skipped == {"too_few_steps": 1}
+    assert rejects[0]["detail"] == "the trajectory read back has 2 step(s); --min-steps is 3"
+    assert {json.loads(line)["num_steps"] for line in (tmp_path / "again.jsonl").read_text().splitlines()} == {3}
