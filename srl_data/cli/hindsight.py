@@ -64,6 +64,9 @@ def hindsight_command(
     segmenter: common.SegmenterOpt = None,
     min_steps: common.MinSteps = 2,
     gsm8k: common.Gsm8kNotes = None,
+    messages_field: common.MessagesField = None,
+    action_format: common.ActionFormat = None,
+    split_parallel_calls: common.SplitParallelCalls = False,
 ) -> None:
     """Make goal-directed (hindsight) pairs from trajectories.
 
@@ -87,8 +90,9 @@ def hindsight_command(
             output=str(output) if output else None,
             read=ReadOptions(preset=preset, problem_field=problem_field, solution_field=solution_field,
                              answer_field=answer_field, id_field=id_field, thinking_field=thinking_field,
-                             split=split),
-            segment=SegmentOptions(segmenter=segmenter, min_steps=min_steps, gsm8k=gsm8k),
+                             messages_field=messages_field, split=split),
+            segment=SegmentOptions(segmenter=segmenter, min_steps=min_steps, gsm8k=gsm8k,
+                                   action_format=action_format, split_parallel_calls=split_parallel_calls),
             options=HindsightOptions(strategy=strategy, k=k, max_horizon=max_horizon, seed=seed, goal=goal,
                                      keep_leaky=keep_leaky, template=prompt_template),
             format=format,

@@ -116,3 +116,20 @@ def test_help_has_examples():
     assert "srl-data hindsight traj.jsonl --strategy all --dry-run" in result.stdout
     for option in ("--strategy", "--k", "--max-horizon", "--seed", "--goal", "--keep-leaky", "--dry-run", "--preset"):
         assert option in result.stdout
+
+
+def test_raw_agent_trajectories_take_the_agent_reading_options(tmp_path):
+    """hindsight reads raw agent input with split-steps' agent options: targets are the file's own actions."""
+    from pathlib import Path
+
+    traj = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "swe-agent" / "networking_1.traj"
+    document = json.loads(traj.read_text())
+    actions = [m["action"].strip() for m in document["history"] if m.get("role") == "assistant" and m.get("action")]
+    out = tmp_path / "pairs.jsonl"
+    result = runner.invoke(app, ["hindsight", str(traj), "--preset", "swe-agent", "--action-format", "raw",
+                                 "--strategy", "next", "--keep-leaky", "-o", str(out)],
+                           env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    pairs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(actions) >= 3 and [p["expert_action"] for p in pairs] == actions
+    assert all(p["goal_index"] == p["start_index"] + 1 for p in pairs)
