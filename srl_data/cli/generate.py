@@ -29,6 +29,17 @@ SHARDS = "Sharding"
 PLAIN_INTERVAL_ENV = "SRL_DATA_PROGRESS_INTERVAL"
 
 
+def _plain_interval() -> float:
+    """Seconds between plain progress lines: $SRL_DATA_PROGRESS_INTERVAL, else 10."""
+    raw = os.environ.get(PLAIN_INTERVAL_ENV, "").strip()
+    try:
+        value = float(raw) if raw else 10.0
+    except ValueError:
+        raise common.fail(f"{PLAIN_INTERVAL_ENV}={raw!r} is not a number of seconds. Set it to e.g. 10, or unset it",
+                          2) from None
+    return value if value > 0 else 10.0
+
+
 @app.command(
     "generate",
     epilog=(
@@ -242,7 +253,7 @@ class ProgressDisplay:
     def __init__(self) -> None:
         self.console = common.stderr_console()
         self.terminal = self.console.is_terminal
-        self.interval = float(os.environ.get(PLAIN_INTERVAL_ENV, "10"))
+        self.interval = _plain_interval()
         self._progress: Any = None
         self._task: Any = None
         self._last = 0.0

@@ -302,3 +302,11 @@ def test_sigkill_mid_run_loses_nothing_duplicates_nothing_pays_nothing_twice(tmp
         assert server.total - total <= 4
         # The rerun sent exactly the requests without a cached answer, each once.
         assert server.total - sent_before == total - len(answered_before)
+
+
+def test_a_progress_interval_that_is_not_a_number_is_one_line(tmp_path: Path, server: ChatServer) -> None:
+    write_problems(tmp_path / "in.jsonl", 1)
+    result = invoke(tmp_path, server, env={"SRL_DATA_PROGRESS_INTERVAL": "soon"})
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: SRL_DATA_PROGRESS_INTERVAL='soon' is not a number of seconds. "
+                             "Set it to e.g. 10, or unset it\n")
