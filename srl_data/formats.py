@@ -20,23 +20,19 @@ from .models import HindsightRecord, StepRecord
 DATA_SOURCE = "srl_data"
 
 
-def to_trl(record: StepRecord) -> StepRecord:
-    return record
-
-
-def to_verl(record: StepRecord) -> dict[str, Any]:
+def _verl_row(record: StepRecord | HindsightRecord, agent: bool, extra_info: dict[str, Any]) -> dict[str, Any]:
+    """verl's columns, shared by step records and hindsight pairs: the target is
+    the expert action; ``extra_info`` carries the ids and provenance."""
     meta = record.metadata
     return {
         "data_source": DATA_SOURCE,
         "prompt": [m.model_dump() for m in record.prompt],
-        "ability": "agent" if meta.segmenter == "agent" else "math",
+        "ability": "agent" if agent else "math",
         "reward_model": {"style": "rule", "ground_truth": record.expert_action},
         "extra_info": {
             "id": record.id,
             "trajectory_id": record.trajectory_id,
-            "step_index": record.step_index,
-            "num_steps": record.num_steps,
-            "step_title": record.step_title,
+            **extra_info,
             "answer": record.answer,
             "prompt_tokens": record.prompt_tokens,
             "target_tokens": record.target_tokens,
@@ -44,19 +40,33 @@ def to_verl(record: StepRecord) -> dict[str, Any]:
             "template_id": meta.template_id,
             "template_hash": meta.template_hash,
             "schema_version": meta.schema_version,
-            "targets": meta.targets,
         },
     }
+
+
+def _pick(layouts: dict[str, Any], name: str) -> Any:
+    try:
+        return layouts[name]
+    except KeyError:
+        raise ConfigError(f"unknown --format '{name}'", hint=f"choose one of: {', '.join(layouts)}") from None
+
+
+def to_trl(record: StepRecord) -> StepRecord:
+    return record
+
+
+def to_verl(record: StepRecord) -> dict[str, Any]:
+    extra = {"step_index": record.step_index, "num_steps": record.num_steps, "step_title": record.step_title}
+    row = _verl_row(record, record.metadata.segmenter == "agent", extra)
+    row["extra_info"]["targets"] = record.metadata.targets
+    return row
 
 
 FORMATS: dict[str, Callable[[StepRecord], dict[str, Any] | StepRecord]] = {"trl": to_trl, "verl": to_verl}
 
 
 def get_format(name: str) -> Callable[[StepRecord], dict[str, Any] | StepRecord]:
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise ConfigError(f"unknown --format '{name}'", hint=f"choose one of: {', '.join(FORMATS)}") from None
+    return _pick(FORMATS, name)
 
 
 # ---------------------------------------------------------------------------
@@ -69,31 +79,11 @@ def hindsight_to_trl(record: HindsightRecord) -> dict[str, Any]:
 
 def hindsight_to_verl(record: HindsightRecord) -> dict[str, Any]:
     meta = record.metadata
-    return {
-        "data_source": DATA_SOURCE,
-        "prompt": [m.model_dump() for m in record.prompt],
-        "ability": "agent" if meta.trajectory_kind == "agent" else "math",
-        "reward_model": {"style": "rule", "ground_truth": record.expert_action},
-        "extra_info": {
-            "id": record.id,
-            "trajectory_id": record.trajectory_id,
-            "start_index": record.start_index,
-            "goal_index": record.goal_index,
-            "horizon": record.horizon,
-            "num_steps": record.num_steps,
-            "goal": record.goal,
-            "goal_kind": record.goal_kind,
-            "answer": record.answer,
-            "prompt_tokens": record.prompt_tokens,
-            "target_tokens": record.target_tokens,
-            "strategy": meta.strategy,
-            "seed": meta.seed,
-            "segmenter": meta.segmenter,
-            "template_id": meta.template_id,
-            "template_hash": meta.template_hash,
-            "schema_version": meta.schema_version,
-        },
-    }
+    extra = {"start_index": record.start_index, "goal_index": record.goal_index, "horizon": record.horizon,
+             "num_steps": record.num_steps, "goal": record.goal, "goal_kind": record.goal_kind}
+    row = _verl_row(record, meta.trajectory_kind == "agent", extra)
+    row["extra_info"].update(strategy=meta.strategy, seed=meta.seed)
+    return row
 
 
 HINDSIGHT_FORMATS: dict[str, Callable[[HindsightRecord], dict[str, Any]]] = {
@@ -103,7 +93,4 @@ HINDSIGHT_FORMATS: dict[str, Callable[[HindsightRecord], dict[str, Any]]] = {
 
 
 def get_hindsight_format(name: str) -> Callable[[HindsightRecord], dict[str, Any]]:
-    try:
-        return HINDSIGHT_FORMATS[name]
-    except KeyError:
-        raise ConfigError(f"unknown --format '{name}'", hint=f"choose one of: {', '.join(HINDSIGHT_FORMATS)}") from None
+    return _pick(HINDSIGHT_FORMATS, name)
