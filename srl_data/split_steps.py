@@ -6,7 +6,7 @@ atomically: a failed run leaves none of them behind.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -69,18 +69,13 @@ def check_distinct_paths(paths: dict[str, str | None]) -> None:
 @dataclass
 class _Batch:
     """What one batch of solutions gave, in input order: rows ready for each
-    writer (:meth:`Writer.encode`) and the counts for the summary."""
+    writer (:meth:`Writer.encode`) and the counts to add to the run's summary."""
 
     records: list[Any] = field(default_factory=list)
     trajectories: list[Any] = field(default_factory=list)
     rejects: list[Any] = field(default_factory=list)
-    skipped: Counter[str] = field(default_factory=Counter)
-    rules: Counter[str] = field(default_factory=Counter)
-    steps_per_trajectory: Counter[int] = field(default_factory=Counter)
-    prompt_tokens: Counter[int] = field(default_factory=Counter)
-    target_tokens: Counter[int] = field(default_factory=Counter)
+    counts: RunSummary = field(default_factory=RunSummary)
     templates: set[tuple[str, str]] = field(default_factory=set)
-    too_long: int = 0
 
 
 class _Steps:
@@ -102,8 +97,9 @@ class _Steps:
 
     def run(self, solutions: list[Item]) -> _Batch:
         batch = _Batch()
+        counts = batch.counts
         builder, to_row, encode = self.builder, self.to_row, self.encode
-        records, prompt_tokens, target_tokens = batch.records, batch.prompt_tokens, batch.target_tokens
+        records, prompt_tokens, target_tokens = batch.records, counts.prompt_tokens, counts.target_tokens
         too_long = builder.too_long
         for solution in solutions:
             # Rows written by --trajectories-out are already segmented.
@@ -118,12 +114,13 @@ class _Steps:
                     self.check_agent_options(self.config, self.segmentation)
                 trajectory = self.segmentation.segment(solution)
             if isinstance(trajectory, Reject):
-                batch.skipped[trajectory.reason] += 1
+                counts.skipped[trajectory.reason] += 1
                 if self.encode_reject is not None:
                     batch.rejects.append(self.encode_reject(trajectory.model_dump()))
                 continue
-            batch.rules[trajectory.segmenter] += 1
-            batch.steps_per_trajectory[len(trajectory.steps)] += 1
+            counts.trajectories += 1
+            counts.rules[trajectory.segmenter] += 1
+            counts.steps_per_trajectory[len(trajectory.steps)] += 1
             if self.encode_trajectory is not None:
                 batch.trajectories.append(self.encode_trajectory(trajectory.model_dump()))
             for record in builder.build(trajectory):
@@ -131,7 +128,8 @@ class _Steps:
                 target_tokens[record.target_tokens] += 1
                 batch.templates.add((record.metadata.template_id, record.metadata.template_hash))
                 records.append(encode(to_row(record)))
-        batch.too_long = builder.too_long - too_long
+        if builder.too_long > too_long:
+            counts.dropped_records["prompt_too_long"] = builder.too_long - too_long
         return batch
 
     def _agent_only(self, what: str, hint: str) -> ConfigError:
@@ -229,7 +227,6 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
         )
 
     templates: set[tuple[str, str]] = set()
-    too_long = 0
     meta = parquet_metadata(manifest()) if config.output.endswith(".parquet") else None
     with open_writers(
         writer_for(config.output, metadata=meta),
@@ -239,21 +236,13 @@ def split_steps(config: SplitStepsConfig, on_row: Callable[[Row], None] | None =
         assert out is not None
         solutions = iter_inputs(config.input, config.read, on_row=count_row)
         for batch in _results(config, solutions):
-            summary.skipped.update(batch.skipped)
-            summary.rules.update(batch.rules)
-            summary.trajectories += sum(batch.rules.values())
-            summary.steps_per_trajectory.update(batch.steps_per_trajectory)
-            summary.prompt_tokens.update(batch.prompt_tokens)
-            summary.target_tokens.update(batch.target_tokens)
+            summary.add(batch.counts)
             templates.update(batch.templates)
-            too_long += batch.too_long
             for writer, rows in ((rejects_out, batch.rejects), (traj_out, batch.trajectories), (out, batch.records)):
                 if writer is not None:
                     for row in rows:
                         writer.write_encoded(row)
         summary.records_written = out.count
-    if too_long:
-        summary.dropped_records["prompt_too_long"] = too_long
     if config.trajectories_out:
         summary.extra_outputs["trajectories"] = config.trajectories_out
     if config.rejects:

@@ -38,6 +38,16 @@ class RunSummary:
     target_tokens: Counter[int] = field(default_factory=Counter)
     extra_outputs: dict[str, str] = field(default_factory=dict)
 
+    def add(self, other: "RunSummary") -> None:
+        """Add the counts of ``other`` (e.g. one batch's) to these."""
+        self.rows_read += other.rows_read
+        self.trajectories += other.trajectories
+        self.records_written += other.records_written
+        for mine, theirs in ((self.skipped, other.skipped), (self.dropped_records, other.dropped_records),
+                             (self.rules, other.rules), (self.steps_per_trajectory, other.steps_per_trajectory),
+                             (self.prompt_tokens, other.prompt_tokens), (self.target_tokens, other.target_tokens)):
+            mine.update(theirs)
+
     def to_dict(self) -> dict[str, Any]:
         steps = self.steps_per_trajectory
         return {
