@@ -143,15 +143,19 @@ def test_wrong_answers_go_to_failures_unless_kept(tmp_path: Path, server: ChatSe
 
 def test_gsm8k_preset_reads_the_answer_from_the_worked_solution(tmp_path: Path, server: ChatServer) -> None:
     source = Path(__file__).resolve().parent.parent / "examples" / "gsm8k_style.jsonl"
-    summary = generate(config(tmp_path, server, input=str(source), read=ReadOptions(preset="gsm8k")))
-    # The fake teacher boxes the last integer of the problem: right for some, wrong for others.
-    assert sum(summary.outcomes.values()) == 4
-    failures = {f["id"]: f for f in read_jsonl(tmp_path / "out.failures.jsonl")}
+    rows_in = [json.loads(line) for line in source.read_text().splitlines()]
+    # One more problem whose last integer is its answer: the fake teacher (which boxes
+    # the last integer of the problem) gets it right and all the examples wrong.
+    rows_in.append({"question": "Add 3 and 4; the sum is 7", "answer": "3+4 = <<3+4=7>>7.\n#### 7"})
+    path = tmp_path / "gsm8k.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows_in))
+    summary = generate(config(tmp_path, server, input=str(path), read=ReadOptions(preset="gsm8k")))
+    assert summary.outcomes == {"wrong_answer": 4, "ok": 1}
     rows = read_jsonl(tmp_path / "out.jsonl")
-    for row in rows:
-        assert row["verified"] is True and row["answer"] is not None
-    for failure in failures.values():
-        assert failure["reason"] == "wrong_answer" and "expected" in failure["detail"]
+    assert [(row["answer"], row["verified"]) for row in rows] == [("7", True)]
+    details = sorted(f["detail"] for f in read_jsonl(tmp_path / "out.failures.jsonl"))
+    assert details == ["answer '1', expected '190'", "answer '13', expected '27'", "answer '24', expected '36'",
+                       "answer '96', expected '8'"]
 
 
 def test_duplicate_ids_are_skipped_and_reported(tmp_path: Path, server: ChatServer) -> None:
